@@ -107,6 +107,10 @@ _FROM_ZMTP2: dict[int, SocketType] = {
     6: _T.ROUTER,
     7: _T.PULL,
     8: _T.PUSH,
+    # libzmq 3.x writes its own type number into the 2.0 greeting, so its XPUB and
+    # XSUB announce 9 and 10; accept them as what they are.
+    9: _T.XPUB,
+    10: _T.XSUB,
 }
 
 

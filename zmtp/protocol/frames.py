@@ -1,0 +1,462 @@
+"""ZMTP frames: the incremental decoder and the coalescing, zero-copy encoder.
+
+This is the hot path of the whole library, so it is written for speed on purpose: one
+tight loop per ``feed()`` over a single ``bytes`` object, local variables only, no
+function call per frame (``Message`` objects are built by writing their slot directly),
+and body slices taken straight from the received buffer (one copy: the one that makes the
+frame a ``bytes``).
+
+Framing (RFC 23/37 and RFC 15): a flags octet (bit0 MORE, bit1 LONG, bit2 COMMAND; the
+rest reserved), a 1-octet or 8-octet big-endian size, then the body.  ZMTP/2.0 has no
+COMMAND bit, so for a 2.0 peer bit 2 counts as reserved too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from struct import Struct
+from typing import Any
+
+from ..errors import ProtocolError
+from .events import Cancel, Event, Message, Subscribe, _new_message, _set_frames
+
+__all__ = [
+    "COMMAND",
+    "LARGE_FRAME",
+    "LONG",
+    "MORE",
+    "ZERO_COPY_THRESHOLD",
+    "FrameDecoder",
+    "FrameEncoder",
+    "encode_frame",
+]
+
+MORE = 0x01
+LONG = 0x02
+COMMAND = 0x04
+RESERVED_V3 = 0xF8
+RESERVED_V2 = 0xFC
+
+#: Bodies at least this big are received into their own buffer (``pending_frame_buffer``),
+#: so a driver can ``recv_into()`` them instead of concatenating 64 KiB reads.
+LARGE_FRAME = 64 * 1024
+
+#: Payloads at least this big are handed back to the driver as the caller's own object
+#: (scatter/gather) instead of being copied into the coalescing buffer.  Measured with
+#: tools/bench_protocol.py: below ~16 KiB one extra memcpy is cheaper than an extra
+#: iovec entry and list bookkeeping; above it, copying starts to dominate.
+ZERO_COPY_THRESHOLD = 16 * 1024
+
+#: First allocation for a large body whose bytes have not arrived yet.  The buffer then
+#: grows (doubling) only as data really arrives, so a header announcing 2**63-1 octets
+#: with no ``maxmsgsize`` costs this much memory, never what the header claims.
+_LARGE_INITIAL_ALLOC = 1 << 20
+
+_NO_LIMIT = 1 << 64  # larger than any 8-octet size, so one comparison does for "no limit"
+
+_LONG_HDR = Struct(">BQ")
+_pack_long = _LONG_HDR.pack
+_SHORT_LAST = [bytes((0, n)) for n in range(256)]
+_SHORT_MORE = [bytes((MORE, n)) for n in range(256)]
+
+# on_command(body, events) -> True when the connection was closed by this command and
+# parsing must stop (the peer's ERROR).
+CommandHandler = Callable[[bytes, list[Event]], bool]
+# on_early_message(frames, events): a message arrived while messages are not accepted
+# (before the handshake completed).  Raises ProtocolError, or consumes it (the ZMTP/2.0
+# identity frame) and may switch accept_messages on.
+EarlyMessageHandler = Callable[[list[bytes], list[Event]], None]
+
+
+def _bad_flags(flags: int, v2: bool) -> ProtocolError:
+    if v2 and flags & COMMAND and not flags & 0xF8:
+        return ProtocolError(
+            f"frame flags 0x{flags:02x}: the COMMAND bit does not exist in ZMTP/2.0 framing"
+        )
+    return ProtocolError(
+        f"frame flags 0x{flags:02x} set reserved bits (valid flags are 0x00-0x07); "
+        "the peer is not speaking ZMTP or the stream is corrupt"
+    )
+
+
+def _too_big(size: int, limit: int) -> ProtocolError:
+    return ProtocolError(
+        f"peer announced a frame of {size} octets, more than maxmsgsize={limit}; "
+        "raise maxmsgsize if such frames are expected"
+    )
+
+
+class FrameDecoder:
+    """Turns a byte stream, cut anywhere, into Message events and command bodies.
+
+    Messages are assembled here (a partial message is never reported).  Commands are
+    passed to ``on_command`` because their meaning depends on the connection's state.
+    """
+
+    __slots__ = (
+        "_large",
+        "_large_filled",
+        "_large_flags",
+        "_large_size",
+        "_limit",
+        "_maxmsgsize",
+        "_need",
+        "_parts",
+        "_reserved",
+        "_tail",
+        "_v2",
+        "accept_messages",
+        "on_command",
+        "on_early_message",
+        "stopped",
+        "subscriptions",
+    )
+
+    def __init__(
+        self,
+        *,
+        maxmsgsize: int = -1,
+        on_command: CommandHandler | None = None,
+        on_early_message: EarlyMessageHandler | None = None,
+        v2: bool = False,
+        accept_messages: bool = True,
+        subscriptions: bool = False,
+    ) -> None:
+        self._maxmsgsize = maxmsgsize
+        self._limit = _NO_LIMIT if maxmsgsize < 0 else maxmsgsize
+        self._v2 = v2
+        self._reserved = RESERVED_V2 if v2 else RESERVED_V3
+        self._tail = bytearray()  # incomplete header/body bytes (always < LARGE_FRAME + 9)
+        self._need = 0  # len(_tail) needed before parsing can make progress
+        self._parts: list[bytes] = []  # frames of the message being assembled
+        self._large: bytearray | None = None  # body buffer of a large frame in progress
+        self._large_filled = 0
+        self._large_size = 0
+        self._large_flags = 0
+        self.on_command: CommandHandler = on_command or _refuse_command
+        self.on_early_message: EarlyMessageHandler = on_early_message or _refuse_early
+        #: False until the handshake completes: a message then goes to on_early_message.
+        self.accept_messages = accept_messages
+        #: PUB/XPUB: a one-frame message starting 0x01/0x00 is a (un)subscription.
+        self.subscriptions = subscriptions
+        self.stopped = False
+
+    @property
+    def buffered(self) -> int:
+        """Octets held for an incomplete frame (the fuzz suite checks its bound)."""
+        return len(self._tail) + self._large_filled
+
+    @property
+    def mid_message(self) -> bool:
+        return bool(self._tail or self._parts or self._large is not None)
+
+    # -- input -------------------------------------------------------------------------
+
+    def feed(self, data: bytes | bytearray | memoryview, events: list[Event]) -> None:
+        """Parse as much of ``data`` as possible, appending events; raises ProtocolError."""
+        if self.stopped:
+            return
+        if self._large is not None:
+            data = self._fill_large(data, events)
+            if not data or self.stopped:
+                return
+        tail = self._tail
+        if tail:
+            tail += data
+            if len(tail) < self._need:
+                return
+            buf = bytes(tail)
+            tail.clear()
+        elif type(data) is bytes:
+            buf = data
+        else:
+            buf = bytes(data)
+        self._parse(buf, events)
+
+    def _parse(self, data: bytes, events: list[Event]) -> None:
+        # The hot loop.  Everything it touches per frame is a local.
+        n = len(data)
+        pos = 0
+        parts = self._parts
+        limit = self._limit
+        reserved = self._reserved
+        accept = self.accept_messages
+        subs = self.subscriptions
+        append = events.append
+        new_message = _new_message
+        set_frames = _set_frames
+        from_bytes = int.from_bytes
+        msg_cls = Message
+        while True:
+            avail = n - pos
+            if avail < 2:
+                need = 2
+                break
+            flags = data[pos]
+            if flags & LONG:
+                if avail < 9:
+                    need = 9
+                    break
+                size = from_bytes(data[pos + 1 : pos + 9], "big")
+                start = pos + 9
+            else:
+                size = data[pos + 1]
+                start = pos + 2
+            if flags & reserved:
+                raise _bad_flags(flags, self._v2)
+            if size > limit:
+                raise _too_big(size, self._maxmsgsize)
+            end = start + size
+            if end > n:
+                if size >= LARGE_FRAME:
+                    self._parts = parts
+                    self._start_large(flags, size, data, start, events)
+                    return
+                need = end - pos
+                break
+            frame = data[start:end]
+            pos = end
+            if flags & COMMAND:
+                if flags & MORE or parts:
+                    raise _bad_command_framing(flags)
+                self._parts = parts
+                if self.on_command(frame, events):
+                    self.stopped = True
+                    return
+                accept = self.accept_messages
+                subs = self.subscriptions
+                continue
+            if flags & MORE:
+                if not accept:
+                    raise _early_multipart()
+                parts.append(frame)
+                continue
+            if parts:
+                parts.append(frame)
+                frames = parts
+                parts = self._parts = []
+            else:
+                frames = [frame]
+                if subs and size and frame[0] < 2 and accept:
+                    append(Subscribe(frame[1:]) if frame[0] else Cancel(frame[1:]))
+                    continue
+            if not accept:
+                self.on_early_message(frames, events)
+                accept = self.accept_messages
+                subs = self.subscriptions
+                continue
+            m = new_message(msg_cls)
+            set_frames(m, frames)
+            append(m)
+        self._parts = parts
+        if pos < n:
+            self._tail += data[pos:] if pos else data
+            self._need = need
+
+    # -- large frames ------------------------------------------------------------------
+
+    def _start_large(
+        self, flags: int, size: int, data: bytes, start: int, events: list[Event]
+    ) -> None:
+        if flags & COMMAND and (flags & MORE or self._parts):
+            raise _bad_command_framing(flags)
+        if flags & MORE and not self.accept_messages:
+            raise _early_multipart()
+        have = len(data) - start
+        body = bytearray(min(size, max(_LARGE_INITIAL_ALLOC, 2 * have)))
+        body[:have] = memoryview(data)[start:]
+        self._large = body
+        self._large_filled = have
+        self._large_size = size
+        self._large_flags = flags
+
+    def _fill_large(
+        self, data: bytes | bytearray | memoryview, events: list[Event]
+    ) -> bytes | bytearray | memoryview:
+        """Copy ``data`` into the large body; return what is left after it."""
+        body = self._large
+        assert body is not None
+        filled = self._large_filled
+        take = min(self._large_size - filled, len(data))
+        if filled + take > len(body):
+            body = self._grow(filled + take)
+        view = memoryview(data)
+        body[filled : filled + take] = view[:take]
+        self._large_filled = filled + take
+        if self._large_filled == self._large_size:
+            self._finish_large(events)
+        return view[take:]
+
+    def _grow(self, minimum: int) -> bytearray:
+        old = self._large
+        assert old is not None
+        # A fresh buffer instead of resizing: the driver may still hold a view of the old one.
+        new = bytearray(min(self._large_size, max(minimum, 2 * len(old))))
+        new[: self._large_filled] = memoryview(old)[: self._large_filled]
+        self._large = new
+        return new
+
+    def pending_buffer(self) -> memoryview | None:
+        """A writable view of (part of) the rest of a large body, for ``recv_into``."""
+        body = self._large
+        if body is None or self.stopped:
+            return None
+        filled = self._large_filled
+        if filled == len(body):
+            body = self._grow(filled + 1)
+        return memoryview(body)[filled:]
+
+    def buffer_filled(self, nbytes: int, events: list[Event]) -> None:
+        """The driver wrote ``nbytes`` into the view from ``pending_buffer()``."""
+        body = self._large
+        if body is None:
+            raise RuntimeError("frame_data_received() without a pending frame buffer")
+        if nbytes < 0 or self._large_filled + nbytes > len(body):
+            raise RuntimeError(f"frame_data_received({nbytes}): more than the buffer holds")
+        self._large_filled += nbytes
+        if self._large_filled == self._large_size:
+            self._finish_large(events)
+
+    def _finish_large(self, events: list[Event]) -> None:
+        body = self._large
+        assert body is not None
+        flags = self._large_flags
+        self._large = None
+        self._large_filled = 0
+        frame = bytes(body)
+        del body
+        self._deliver(flags, frame, events)
+
+    def _deliver(self, flags: int, frame: bytes, events: list[Event]) -> None:
+        """The hot loop's per-frame logic for the (rare) frames that bypass it."""
+        if flags & COMMAND:
+            if self.on_command(frame, events):
+                self.stopped = True
+            return
+        parts = self._parts
+        if flags & MORE:
+            parts.append(frame)
+            return
+        if parts:
+            parts.append(frame)
+            frames = parts
+            self._parts = []
+        else:
+            frames = [frame]
+            if self.accept_messages and self.subscriptions and frame and frame[0] < 2:
+                events.append(Subscribe(frame[1:]) if frame[0] else Cancel(frame[1:]))
+                return
+        if not self.accept_messages:
+            self.on_early_message(frames, events)
+            return
+        m = _new_message(Message)
+        _set_frames(m, frames)
+        events.append(m)
+
+
+def _bad_command_framing(flags: int) -> ProtocolError:
+    if flags & MORE:
+        return ProtocolError(
+            f"command frame with the MORE flag (flags 0x{flags:02x}); commands are single frames"
+        )
+    return ProtocolError("command frame in the middle of a multipart message")
+
+
+def _early_multipart() -> ProtocolError:
+    return ProtocolError("message frame received before the handshake completed")
+
+
+def _refuse_command(body: bytes, events: list[Event]) -> bool:
+    raise ProtocolError("command frame where none is allowed")
+
+
+def _refuse_early(frames: list[bytes], events: list[Event]) -> None:
+    raise ProtocolError("message received before the handshake completed")
+
+
+# -- encoding ----------------------------------------------------------------------------
+
+
+def _as_octets(frame: Any) -> Any:
+    """A view with one octet per item, so len() counts octets (e.g. array('i') input)."""
+    view = memoryview(frame)
+    return view if view.format == "B" and view.ndim == 1 else view.cast("B")
+
+
+def encode_frame(body: bytes | bytearray | memoryview, flags: int = 0) -> bytes:
+    """One frame as bytes (tests, handshake commands); the hot path uses FrameEncoder."""
+    n = len(memoryview(body).cast("B")) if not isinstance(body, (bytes, bytearray)) else len(body)
+    if n < 256:
+        return bytes((flags & ~LONG, n)) + bytes(body)
+    return _pack_long(flags | LONG, n) + bytes(body)
+
+
+class FrameEncoder:
+    """Coalesces small frames into one bytearray; passes big payloads through uncopied."""
+
+    __slots__ = ("_chunks", "_out", "zero_copy_threshold")
+
+    def __init__(self, zero_copy_threshold: int = ZERO_COPY_THRESHOLD) -> None:
+        self._out = bytearray()
+        self._chunks: list[bytes | bytearray | memoryview] = []
+        self.zero_copy_threshold = zero_copy_threshold
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._out or self._chunks)
+
+    def drain(self) -> list[bytes | bytearray | memoryview]:
+        out = self._out
+        chunks = self._chunks
+        if out:
+            chunks.append(out)
+            self._out = bytearray()
+        elif not chunks:
+            return []
+        self._chunks = []
+        return chunks
+
+    def raw(self, data: bytes) -> None:
+        """Pre-encoded bytes (greeting parts)."""
+        self._out += data
+
+    def command(self, body: bytes) -> None:
+        n = len(body)
+        out = self._out
+        if n < 256:
+            out.append(COMMAND)
+            out.append(n)
+        else:
+            out += _pack_long(COMMAND | LONG, n)
+        out += body
+
+    def message(self, frames: Sequence[Any]) -> None:
+        self.messages((frames,))
+
+    def messages(self, messages: Iterable[Sequence[Any]]) -> None:
+        out = self._out
+        threshold = self.zero_copy_threshold
+        short_more = _SHORT_MORE
+        short_last = _SHORT_LAST
+        pack_long = _pack_long
+        for frames in messages:
+            last = len(frames) - 1
+            if last < 0:
+                raise ValueError("a message needs at least one frame")
+            for i, frame in enumerate(frames):
+                t = type(frame)
+                if t is not bytes and t is not bytearray:
+                    frame = _as_octets(frame)
+                n = len(frame)
+                if n < 256:
+                    out += short_more[n] if i < last else short_last[n]
+                    out += frame
+                elif n < threshold:
+                    out += pack_long(3 if i < last else 2, n)
+                    out += frame
+                else:
+                    out += pack_long(3 if i < last else 2, n)
+                    chunks = self._chunks
+                    chunks.append(out)
+                    chunks.append(frame)
+                    out = self._out = bytearray()
