@@ -1,0 +1,1 @@
+"""Developer tools for zmtp: benchmarks (``python -m tools.bench``) and helpers."""

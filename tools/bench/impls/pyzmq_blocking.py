@@ -1,0 +1,5 @@
+"""pyzmq (libzmq) through its blocking API: the baseline."""
+
+from .zmqapi import ZmqApiImpl
+
+IMPL = ZmqApiImpl("zmq")
