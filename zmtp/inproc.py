@@ -1,0 +1,146 @@
+"""inproc://: two sockets in one process joined by a pair of pipes, no serialisation.
+
+The two pipes share their deques (one per direction), so a message written by one
+socket is already in the other's receive queue: no copy, no task, no encoding.  As in
+libzmq, the limit of each direction is the sender's sndhwm plus the receiver's rcvhwm,
+and a connect may come before the bind (it completes when the name is bound).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+from .pipe import Message, Pipe
+from .protocol.sockettypes import SocketType
+
+__all__ = ["InprocPipe", "InprocPeer", "Registry", "REGISTRY", "join"]
+
+
+class InprocPeer(Protocol):
+    """What a socket offers to inproc (implemented by ``zmtp.socket.Socket``)."""
+
+    @property
+    def socket_type(self) -> SocketType: ...
+
+    def _inproc_limits(self) -> tuple[int, int, bytes]: ...
+
+    def _inproc_attach(self, pipe: Pipe, endpoint: str, locally_initiated: bool) -> bool: ...
+
+    def _inproc_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None: ...
+
+
+def _ignore(pipe: Pipe) -> None:
+    return None
+
+
+def _sum_hwm(sndhwm: int, rcvhwm: int) -> int:
+    return 0 if sndhwm == 0 or rcvhwm == 0 else sndhwm + rcvhwm
+
+
+class InprocPipe(Pipe):
+    """A pipe whose reads free room in the peer's outgoing direction."""
+
+    __slots__ = ("on_peer_gone", "peer")
+
+    peer: InprocPipe
+
+    def __init__(self, *, out_limit: int, in_limit: int, endpoint: str = "",
+                 locally_initiated: bool = False) -> None:
+        super().__init__(out_limit=out_limit, in_limit=in_limit, endpoint=endpoint,
+                         locally_initiated=locally_initiated)
+        # Installed by the owning socket: the other end of the pair was closed.
+        self.on_peer_gone: Callable[[Pipe], None] = _ignore
+
+    def peer_terminated(self) -> None:
+        """Our end terminated: tell the other socket that its pipe is gone too."""
+        peer = self.peer
+        if not peer.terminated:
+            peer.on_peer_gone(peer)
+
+    def read(self) -> Message | None:
+        inq = self.inq
+        if not inq:
+            return None
+        peer = self.peer
+        limit = peer.out_limit
+        was_full = limit > 0 and len(inq) >= limit
+        message = inq.popleft()
+        if was_full:
+            peer.on_writable(peer)
+        return message
+
+    def write(self, message: Message) -> None:
+        outq = self.outq
+        if self.conflate or self.peer.conflate:
+            outq.clear()
+        was_empty = not outq
+        outq.append(message)
+        if was_empty:
+            peer = self.peer
+            peer.on_readable(peer)
+
+
+def join(
+    connecter: InprocPeer, binder: InprocPeer, endpoint: str
+) -> tuple[InprocPipe, InprocPipe] | None:
+    """Create the pipe pair between two sockets; None if either side refuses the peer."""
+    c_snd, c_rcv, c_id = connecter._inproc_limits()
+    b_snd, b_rcv, b_id = binder._inproc_limits()
+    c_pipe = InprocPipe(out_limit=_sum_hwm(c_snd, b_rcv), in_limit=0, endpoint=endpoint,
+                        locally_initiated=True)
+    b_pipe = InprocPipe(out_limit=_sum_hwm(b_snd, c_rcv), in_limit=0, endpoint=endpoint)
+    c_pipe.peer = b_pipe
+    b_pipe.peer = c_pipe
+    b_pipe.inq = c_pipe.outq
+    c_pipe.inq = b_pipe.outq
+    for pipe, other, other_id in ((c_pipe, binder, b_id), (b_pipe, connecter, c_id)):
+        pipe.is_inproc = True
+        pipe.routing_id = other_id
+        pipe.peer_socket_type = other.socket_type
+    c_pipe.send_subscription = lambda topic, sub: binder._inproc_subscription(b_pipe, topic, sub)
+    b_pipe.send_subscription = lambda topic, sub: connecter._inproc_subscription(
+        c_pipe, topic, sub
+    )
+    if not binder._inproc_attach(b_pipe, endpoint, False):
+        return None
+    if not connecter._inproc_attach(c_pipe, endpoint, True):
+        b_pipe.terminated = True
+        return None
+    return c_pipe, b_pipe
+
+
+class Registry:
+    """inproc names bound in this process, and connects waiting for a name to be bound."""
+
+    def __init__(self) -> None:
+        self.bound: dict[str, InprocPeer] = {}
+        self.waiting: dict[str, list[InprocPeer]] = {}
+
+    def bind(self, name: str, peer: InprocPeer) -> bool:
+        if name in self.bound:
+            return False
+        self.bound[name] = peer
+        return True
+
+    def unbind(self, name: str, peer: InprocPeer) -> None:
+        if self.bound.get(name) is peer:
+            del self.bound[name]
+
+    def take_waiting(self, name: str) -> list[InprocPeer]:
+        return self.waiting.pop(name, [])
+
+    def wait_for(self, name: str, peer: InprocPeer) -> None:
+        self.waiting.setdefault(name, []).append(peer)
+
+    def forget(self, peer: InprocPeer) -> None:
+        for name in [name for name, holder in self.bound.items() if holder is peer]:
+            del self.bound[name]
+        for name, peers in list(self.waiting.items()):
+            if peer in peers:
+                peers.remove(peer)
+            if not peers:
+                del self.waiting[name]
+
+
+REGISTRY = Registry()

@@ -1,0 +1,219 @@
+"""Socket options: libzmq's names in lower case, libzmq's defaults, times in seconds.
+
+One table drives keyword arguments, attribute access and validation, so an option cannot
+be documented in one place and behave differently in another.  A libzmq user porting code
+finds the same name and the same default; only milliseconds became float seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["OPTIONS", "OptionSpec", "Options"]
+
+
+@dataclass(frozen=True, slots=True)
+class OptionSpec:
+    name: str
+    default: Any
+    kind: Callable[[Any], Any]
+    doc: str
+
+
+def _seconds_or_infinite(value: Any) -> float:
+    """-1 means "forever" as in libzmq; anything else is a non-negative number of seconds."""
+    number = float(value)
+    if number < 0:
+        if number != -1:
+            raise ValueError("a time must be >= 0 seconds, or -1 for no limit")
+        return -1.0
+    if math.isnan(number):
+        raise ValueError("a time cannot be NaN")
+    return number
+
+
+def _seconds(value: Any) -> float:
+    number = float(value)
+    if not number >= 0:
+        raise ValueError("a time must be >= 0 seconds")
+    return number
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool) or int(value) != value:
+        raise ValueError("expected a whole number")
+    number = int(value)
+    if number < 0:
+        raise ValueError("expected a number >= 0 (0 means no limit)")
+    return number
+
+
+def _size_limit(value: Any) -> int:
+    number = int(value)
+    if number < -1:
+        raise ValueError("expected a size in bytes, or -1 for no limit")
+    return number
+
+
+def _bytes(value: Any) -> bytes:
+    if isinstance(value, str):
+        return value.encode()
+    return bytes(value)
+
+
+def _routing_id(value: Any) -> bytes:
+    data = _bytes(value)
+    if len(data) > 255:
+        raise ValueError("a routing id is at most 255 bytes")
+    if data[:1] == b"\x00":
+        raise ValueError(
+            "a routing id must not start with a zero byte (reserved for automatic ids)"
+        )
+    return data
+
+
+def _flag(value: Any) -> bool:
+    return bool(value)
+
+
+def _optional_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+_SPECS = [
+    OptionSpec("sndhwm", 1000, _count,
+               "Messages queued per peer for sending before the socket blocks or drops "
+               "(by type); 0 = no limit."),
+    OptionSpec("rcvhwm", 1000, _count,
+               "Messages queued per peer on receipt before reading from that peer pauses; "
+               "0 = no limit."),
+    OptionSpec("linger", -1.0, _seconds_or_infinite,
+               "On close, how long to keep sending queued messages (s); -1 = until sent, "
+               "0 = drop at once.  libzmq's default is -1 as well."),
+    OptionSpec("routing_id", b"", _routing_id,
+               "The Identity we announce to ROUTER peers (1-255 bytes, first byte not 0)."),
+    OptionSpec("router_mandatory", False, _flag,
+               "ROUTER: raise HostUnreachable for an unknown routing id instead of dropping."),
+    OptionSpec("router_handover", False, _flag,
+               "ROUTER: a new peer with a routing id already in use takes it over."),
+    OptionSpec("reconnect_ivl", 0.1, _seconds_or_infinite,
+               "First delay before reconnecting (s); -1 = never reconnect."),
+    OptionSpec("reconnect_ivl_max", 0.0, _seconds,
+               "Upper bound of the doubling reconnect delay (s); 0 = no backoff."),
+    OptionSpec("heartbeat_ivl", 0.0, _seconds,
+               "Send a ZMTP PING this often (s); 0 = no heartbeats."),
+    OptionSpec("heartbeat_ttl", 0.0, _seconds,
+               "TTL announced in our PINGs: the peer drops us after this much silence (s)."),
+    OptionSpec("heartbeat_timeout", -1.0, _seconds_or_infinite,
+               "Close a connection that sent nothing this long after our PING (s); "
+               "-1 = heartbeat_ivl."),
+    OptionSpec("handshake_ivl", 30.0, _seconds,
+               "Time allowed for the ZMTP handshake (s); 0 = no limit."),
+    OptionSpec("maxmsgsize", -1, _size_limit,
+               "Largest frame accepted from the network (bytes); larger closes the "
+               "connection; -1 = no limit."),
+    OptionSpec("rcvtimeo", -1.0, _seconds_or_infinite,
+               "recv raises zmtp.Again after this long (s); -1 = wait forever."),
+    OptionSpec("sndtimeo", -1.0, _seconds_or_infinite,
+               "send raises zmtp.Again after this long (s); -1 = wait forever."),
+    OptionSpec("immediate", False, _flag,
+               "Queue messages only to completed connections (not to peers being "
+               "connected)."),
+    OptionSpec("conflate", False, _flag,
+               "Keep only the last message (PUB SUB PUSH PULL DEALER, single-part only)."),
+    OptionSpec("xpub_verbose", False, _flag,
+               "XPUB: pass every subscription to the application, not only new ones."),
+    OptionSpec("xpub_verboser", False, _flag,
+               "XPUB: also pass every unsubscription (implies xpub_verbose)."),
+    OptionSpec("req_relaxed", False, _flag,
+               "REQ: allow a new request before the reply; the old reply is then ignored."),
+    OptionSpec("req_correlate", False, _flag,
+               "REQ: tag requests with an id and accept only the matching reply."),
+    OptionSpec("plain_server", False, _flag,
+               "Act as PLAIN server (check credentials with plain_authenticator)."),
+    OptionSpec("plain_username", None, _optional_text,
+               "PLAIN client user name; setting it selects the PLAIN mechanism."),
+    OptionSpec("plain_password", None, _optional_text, "PLAIN client password."),
+    OptionSpec("plain_authenticator", None, lambda value: value,
+               "PLAIN server: callable(username: bytes, password: bytes) -> bool; "
+               "None accepts anyone, as libzmq does without a ZAP handler."),
+    OptionSpec("ipv6", False, _flag,
+               "Bind '*' on IPv6 (dual stack) and allow IPv6 addresses."),
+    OptionSpec("tcp_keepalive", -1, int, "SO_KEEPALIVE: -1 system default, 0 off, 1 on."),
+    OptionSpec("sndbuf", -1, int, "SO_SNDBUF in bytes; -1 = system default."),
+    OptionSpec("rcvbuf", -1, int, "SO_RCVBUF in bytes; -1 = system default."),
+    OptionSpec("backlog", 100, _count, "listen() backlog of bound tcp/ipc endpoints."),
+]
+
+OPTIONS: dict[str, OptionSpec] = {spec.name: spec for spec in _SPECS}
+
+
+class Options:
+    """Current option values of one socket; unknown names fail with the list of known ones."""
+
+    __slots__ = tuple(OPTIONS)
+
+    sndhwm: int
+    rcvhwm: int
+    linger: float
+    routing_id: bytes
+    router_mandatory: bool
+    router_handover: bool
+    reconnect_ivl: float
+    reconnect_ivl_max: float
+    heartbeat_ivl: float
+    heartbeat_ttl: float
+    heartbeat_timeout: float
+    handshake_ivl: float
+    maxmsgsize: int
+    rcvtimeo: float
+    sndtimeo: float
+    immediate: bool
+    conflate: bool
+    xpub_verbose: bool
+    xpub_verboser: bool
+    req_relaxed: bool
+    req_correlate: bool
+    plain_server: bool
+    plain_username: str | None
+    plain_password: str | None
+    plain_authenticator: Any
+    ipv6: bool
+    tcp_keepalive: int
+    sndbuf: int
+    rcvbuf: int
+    backlog: int
+
+    def __init__(self, **values: Any) -> None:
+        for spec in _SPECS:
+            object.__setattr__(self, spec.name, spec.default)
+        for name, value in values.items():
+            self.set(name, value)
+
+    def set(self, name: str, value: Any) -> None:
+        spec = OPTIONS.get(name)
+        if spec is None:
+            known = ", ".join(sorted(OPTIONS))
+            raise TypeError(f"unknown socket option {name!r}; known options: {known}")
+        try:
+            converted = spec.kind(value)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"bad value {value!r} for option {name!r}: {exc}") from None
+        object.__setattr__(self, name, converted)
+
+    def get(self, name: str) -> Any:
+        if name not in OPTIONS:
+            raise AttributeError(f"unknown socket option {name!r}")
+        return getattr(self, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.set(name, value)
+
+    @property
+    def effective_heartbeat_timeout(self) -> float:
+        return self.heartbeat_ivl if self.heartbeat_timeout < 0 else self.heartbeat_timeout

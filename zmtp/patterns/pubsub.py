@@ -1,0 +1,257 @@
+"""PUB, XPUB, SUB and XSUB: prefix subscriptions, filtered at the publisher as ZMTP 3 does.
+
+Two different bookkeepings, as in libzmq:
+- the subscriber side counts its own subscriptions (subscribe twice needs two
+  unsubscribes; only the last one sends a CANCEL upstream) and re-sends them to every
+  new or reconnected publisher;
+- the publisher side keeps, per topic, the set of peers that subscribed to it, and drops
+  a message for a peer whose queue is full instead of blocking.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from ..options import Options
+from ..pipe import Message, Pipe
+from .base import Pattern, StateError
+
+__all__ = ["Pub", "Sub", "XPub", "XSub", "PublisherTopics", "SubscriberTopics"]
+
+
+class PublisherTopics:
+    """topic -> the peers subscribed to it; matching a message is one lookup per topic length."""
+
+    __slots__ = ("by_topic", "lengths")
+
+    def __init__(self) -> None:
+        self.by_topic: dict[bytes, set[Pipe]] = {}
+        self.lengths: dict[int, int] = {}  # topic length -> number of topics of that length
+
+    def add(self, pipe: Pipe, topic: bytes) -> bool:
+        """Record a subscription; True if the topic had no subscriber before."""
+        peers = self.by_topic.get(topic)
+        if peers is None:
+            self.by_topic[topic] = {pipe}
+            self.lengths[len(topic)] = self.lengths.get(len(topic), 0) + 1
+            _pipe_topics(pipe).add(topic)
+            return True
+        peers.add(pipe)
+        _pipe_topics(pipe).add(topic)
+        return False
+
+    def remove(self, pipe: Pipe, topic: bytes) -> bool:
+        """Drop a subscription; True if that was the topic's last subscriber."""
+        peers = self.by_topic.get(topic)
+        if peers is None or pipe not in peers:
+            return False
+        peers.discard(pipe)
+        _pipe_topics(pipe).discard(topic)
+        if peers:
+            return False
+        del self.by_topic[topic]
+        left = self.lengths[len(topic)] - 1
+        if left:
+            self.lengths[len(topic)] = left
+        else:
+            del self.lengths[len(topic)]
+        return True
+
+    def remove_pipe(self, pipe: Pipe) -> list[bytes]:
+        """Forget a departed peer; returns the topics that lost their last subscriber."""
+        orphaned = []
+        for topic in list(_pipe_topics(pipe)):
+            if self.remove(pipe, topic):
+                orphaned.append(topic)
+        return orphaned
+
+    def match(self, first_frame: bytes) -> set[Pipe] | None:
+        by_topic = self.by_topic
+        size = len(first_frame)
+        found: set[Pipe] | None = None
+        for length in self.lengths:
+            if length > size:
+                continue
+            peers = by_topic.get(first_frame[:length])
+            if peers:
+                found = peers if found is None else found | peers
+        return found
+
+
+def _pipe_topics(pipe: Pipe) -> set[bytes]:
+    topics = pipe.user_data
+    if not isinstance(topics, set):
+        topics = set()
+        pipe.user_data = topics
+    return topics
+
+
+class Pub(Pattern):
+    can_recv = False
+    queues_before_connect = False
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.topics = PublisherTopics()
+
+    def detach(self, pipe: Pipe) -> None:
+        self.topics.remove_pipe(pipe)
+
+    def peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        if subscribe:
+            self.topics.add(pipe, topic)
+        else:
+            self.topics.remove(pipe, topic)
+
+    def send(self, message: Message) -> bool:
+        peers = self.topics.match(message[0])
+        if peers:
+            for pipe in peers:
+                if pipe.has_room() and not pipe.terminated:
+                    pipe.write(message)
+        return True
+
+
+class XPub(Pub):
+    """PUB that also hands (un)subscriptions, and any other upstream message, to the app."""
+
+    can_recv = True
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.pending: deque[Message] = deque()
+
+    def detach(self, pipe: Pipe) -> None:
+        for topic in self.topics.remove_pipe(pipe):
+            self.pending.append([b"\x00" + topic])
+
+    def peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        verboser = self.options.xpub_verboser
+        verbose = self.options.xpub_verbose or verboser
+        if subscribe:
+            first = self.topics.add(pipe, topic)
+            if first or verbose:
+                self.pending.append([b"\x01" + topic])
+        else:
+            known = pipe in self.topics.by_topic.get(topic, ())
+            last = self.topics.remove(pipe, topic)
+            if last or (verboser and known):
+                self.pending.append([b"\x00" + topic])
+
+    def has_message(self) -> bool:
+        return bool(self.pending) or self.fq.has_message()
+
+    def recv(self) -> Message | None:
+        if self.pending:
+            return self.pending.popleft()
+        got = self.fq.recv()
+        return None if got is None else got[0]
+
+
+class SubscriberTopics:
+    """Counted subscriptions of a SUB/XSUB, with the same length-indexed prefix match."""
+
+    __slots__ = ("counts", "lengths")
+
+    def __init__(self) -> None:
+        self.counts: dict[bytes, int] = {}
+        self.lengths: dict[int, int] = {}
+
+    def add(self, topic: bytes) -> None:
+        count = self.counts.get(topic, 0)
+        self.counts[topic] = count + 1
+        if count == 0:
+            self.lengths[len(topic)] = self.lengths.get(len(topic), 0) + 1
+
+    def remove(self, topic: bytes) -> bool:
+        """True when this removed the last subscription to ``topic``."""
+        count = self.counts.get(topic, 0)
+        if count == 0:
+            return False
+        if count > 1:
+            self.counts[topic] = count - 1
+            return False
+        del self.counts[topic]
+        left = self.lengths[len(topic)] - 1
+        if left:
+            self.lengths[len(topic)] = left
+        else:
+            del self.lengths[len(topic)]
+        return True
+
+    def matches(self, first_frame: bytes) -> bool:
+        counts = self.counts
+        size = len(first_frame)
+        for length in self.lengths:
+            if length <= size and first_frame[:length] in counts:
+                return True
+        return False
+
+
+class XSub(Pattern):
+    queues_before_connect = False
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.topics = SubscriberTopics()
+        self.pipes: list[Pipe] = []
+
+    def pipe_ready(self, pipe: Pipe) -> bool:
+        if pipe not in self.pipes:
+            self.pipes.append(pipe)
+        for topic in self.topics.counts:
+            pipe.send_subscription(topic, True)
+        return True
+
+    def detach(self, pipe: Pipe) -> None:
+        if pipe in self.pipes:
+            self.pipes.remove(pipe)
+
+    def subscribe(self, topic: bytes) -> None:
+        self.topics.add(topic)
+        for pipe in self.pipes:
+            pipe.send_subscription(topic, True)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if self.topics.remove(topic):
+            for pipe in self.pipes:
+                pipe.send_subscription(topic, False)
+
+    def send(self, message: Message) -> bool:
+        first = message[0]
+        if first[:1] == b"\x01":
+            self.subscribe(first[1:])
+        elif first[:1] == b"\x00":
+            self.unsubscribe(first[1:])
+        else:
+            for pipe in self.pipes:
+                if pipe.has_room():
+                    pipe.write(message)
+        return True
+
+    def recv(self) -> Message | None:
+        got = self.fq.recv()
+        return None if got is None else got[0]
+
+
+class Sub(XSub):
+    """XSUB that filters what arrives by its own subscriptions and cannot send."""
+
+    can_send = False
+
+    def send(self, message: Message) -> bool:
+        raise StateError("SUB sockets cannot send; use subscribe() and unsubscribe()")
+
+    def recv(self) -> Message | None:
+        matches = self.topics.matches
+        while True:
+            got = self.fq.recv()
+            if got is None:
+                return None
+            message = got[0]
+            if matches(message[0]):
+                return message
+
+    def has_message(self) -> bool:
+        # A queued message may still be filtered out; recv() reports the truth.
+        return self.fq.has_message()

@@ -1,0 +1,84 @@
+"""PAIR, PUSH, PULL and DEALER: load-balance out, fair-queue in, nothing else to remember."""
+
+from __future__ import annotations
+
+from ..options import Options
+from ..pipe import Message, Pipe
+from .base import LoadBalancer, Pattern
+
+__all__ = ["Dealer", "Pair", "Pull", "Push"]
+
+
+class Push(Pattern):
+    can_recv = False
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.lb = LoadBalancer()
+
+    def attach(self, pipe: Pipe) -> None:
+        if pipe.locally_initiated and not self.options.immediate:
+            self.lb.add(pipe)
+
+    def pipe_ready(self, pipe: Pipe) -> bool:
+        self.lb.add(pipe)
+        return True
+
+    def detach(self, pipe: Pipe) -> None:
+        self.lb.remove(pipe)
+
+    def send(self, message: Message) -> bool:
+        pipe = self.lb.pick()
+        if pipe is None:
+            return False
+        pipe.write(message)
+        return True
+
+
+class Pull(Pattern):
+    can_send = False
+
+    def recv(self) -> Message | None:
+        got = self.fq.recv()
+        return None if got is None else got[0]
+
+
+class Dealer(Push):
+    can_recv = True
+
+    def recv(self) -> Message | None:
+        got = self.fq.recv()
+        return None if got is None else got[0]
+
+
+class Pair(Pattern):
+    """Exactly one peer; a second one is refused, as libzmq's PAIR does."""
+
+    def __init__(self, options: Options) -> None:
+        super().__init__(options)
+        self.peer: Pipe | None = None
+
+    def attach(self, pipe: Pipe) -> None:
+        if pipe.locally_initiated and not self.options.immediate and self.peer is None:
+            self.peer = pipe
+
+    def pipe_ready(self, pipe: Pipe) -> bool:
+        if self.peer is None:
+            self.peer = pipe
+            return True
+        return self.peer is pipe
+
+    def detach(self, pipe: Pipe) -> None:
+        if self.peer is pipe:
+            self.peer = None
+
+    def send(self, message: Message) -> bool:
+        peer = self.peer
+        if peer is None or not peer.has_room():
+            return False
+        peer.write(message)
+        return True
+
+    def recv(self) -> Message | None:
+        got = self.fq.recv()
+        return None if got is None else got[0]

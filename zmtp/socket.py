@@ -1,0 +1,691 @@
+"""``zmtp.Socket``: a ZeroMQ socket as a trio async context manager.
+
+The socket owns a nursery for its background work (one task per listener, per
+connecting endpoint, and per connection's reader/writer) and a pattern object that
+decides where each message goes.  ``send``/``recv`` touch only the pattern and the
+pipes' deques: when a message can be queued or is waiting, they return without
+switching tasks, and every 64th call takes a full trio checkpoint so that a busy loop
+still lets the I/O tasks run.  Only when they must wait do they park, and they are woken
+by exactly the event that lets them progress (room in a pipe, a message arriving).
+
+Cancellation follows trio: a cancelled ``send`` queued nothing, a cancelled ``recv``
+consumed nothing.
+"""
+
+from __future__ import annotations
+
+import builtins
+import logging
+import math
+import random
+from collections.abc import Iterable, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from . import inproc
+from .endpoint import Endpoint, parse_endpoint
+from .engine import Engine
+from .errors import Again, EndpointError, SocketClosed
+from .monitor import EventKind, EventSink, SocketEvent
+from .options import OPTIONS, Options
+from .patterns import StateError, make_pattern
+from .pipe import Pipe
+from .protocol import HandshakeComplete
+from .protocol.sockettypes import SocketType, is_compatible
+from .transport import Listener, configure_stream_socket, open_listener, open_stream
+
+__all__ = ["Socket", "StateError"]
+
+log = logging.getLogger("zmtp")
+
+_CHECKPOINT_EVERY = 64
+_ZERO_COPY_MIN = 64 * 1024
+
+
+def _frame(data: Any) -> bytes:
+    """Accept any bytes-like frame; small ones are copied so later mutation cannot leak in."""
+    if type(data) is bytes:
+        return data
+    if isinstance(data, str):
+        raise TypeError(
+            "frames are bytes, not str: encode text first (e.g. text.encode()) "
+            "or use send_string"
+        )
+    view = memoryview(data)
+    if view.nbytes >= _ZERO_COPY_MIN and view.contiguous:
+        return view.cast("B")  # type: ignore[return-value]  # zero-copy, as pyzmq copy=False
+    return view.tobytes()
+
+
+class _Connecter:
+    """One ``connect()``ed endpoint: its retry loop, its current engine, its pipe."""
+
+    def __init__(self, endpoint: str, parsed: Endpoint) -> None:
+        self.endpoint = endpoint
+        self.parsed = parsed
+        self.scope = trio.CancelScope()
+        self.engine: Engine | None = None
+        self.pipe: Pipe | None = None  # persistent pipe (queues before/between connections)
+        self.inproc_pipe: Pipe | None = None
+
+
+class _Binding:
+    def __init__(self, endpoint: str, listener: Listener | None) -> None:
+        self.endpoint = endpoint
+        self.listener = listener
+        self.scope = trio.CancelScope()
+        self.engines: set[Engine] = set()
+        self.inproc_pipes: list[Pipe] = []
+
+
+class Socket:
+    """A ZeroMQ socket.  Use as ``async with zmtp.Socket(zmtp.PUSH, sndhwm=100) as s:``.
+
+    Options are libzmq's names in lower case, given as keyword arguments or set and read
+    as attributes; times are in seconds.  ``zmtp.options.OPTIONS`` documents them all.
+    """
+
+    if TYPE_CHECKING:
+        sndhwm: int
+        rcvhwm: int
+        linger: float
+        routing_id: bytes
+        router_mandatory: bool
+        router_handover: bool
+        reconnect_ivl: float
+        reconnect_ivl_max: float
+        heartbeat_ivl: float
+        heartbeat_ttl: float
+        heartbeat_timeout: float
+        handshake_ivl: float
+        maxmsgsize: int
+        rcvtimeo: float
+        sndtimeo: float
+        immediate: bool
+        conflate: bool
+        xpub_verbose: bool
+        xpub_verboser: bool
+        req_relaxed: bool
+        req_correlate: bool
+        plain_server: bool
+        plain_username: str | None
+        plain_password: str | None
+        ipv6: bool
+
+    def __init__(self, socket_type: SocketType | int | str, **options: Any) -> None:
+        if isinstance(socket_type, str):
+            try:
+                kind = SocketType[socket_type.upper()]
+            except KeyError:
+                raise ValueError(f"unknown socket type {socket_type!r}") from None
+        else:
+            kind = SocketType(socket_type)
+        self._type = kind
+        self._options = Options(**options)
+        self._pattern = make_pattern(kind, self._options)
+        self._closed = False
+        self._entered = False
+        self._nursery: trio.Nursery | None = None
+        self._nursery_manager: Any = None
+        self._recv_lot = trio.lowlevel.ParkingLot()
+        self._send_lot = trio.lowlevel.ParkingLot()
+        self._ops = 0
+        self._pipes: set[Pipe] = set()
+        self._engines: set[Engine] = set()
+        self._bindings: dict[str, _Binding] = {}
+        self._connecters: dict[str, _Connecter] = {}
+        self._events = EventSink()
+        self.last_endpoint = ""
+
+    # -- options as attributes ---------------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name in OPTIONS:
+            return self._options.get(name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in OPTIONS:
+            self._options.set(name, value)
+        else:
+            object.__setattr__(self, name, value)
+
+    @property
+    def socket_type(self) -> SocketType:
+        return self._type
+
+    @property
+    def type(self) -> SocketType:
+        return self._type
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else f"{len(self._pipes)} peers"
+        return f"<zmtp.Socket {self._type.name} {state}>"
+
+    # -- lifetime ------------------------------------------------------------------------
+
+    async def __aenter__(self) -> Socket:
+        if self._entered:
+            raise RuntimeError("a zmtp.Socket can be entered only once")
+        self._entered = True
+        self._nursery_manager = trio.open_nursery()
+        self._nursery = await self._nursery_manager.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: builtins.type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        try:
+            await self.aclose()
+        finally:
+            result: bool | None = await self._nursery_manager.__aexit__(exc_type, exc, tb)
+        return result
+
+    async def aclose(self) -> None:
+        """Close: keep sending what is queued for up to ``linger`` seconds, then drop it."""
+        if self._closed:
+            return
+        self._closed = True
+        self._recv_lot.unpark_all()
+        self._send_lot.unpark_all()
+        linger = self._options.linger
+        if linger != 0:
+            with trio.move_on_after(linger if linger > 0 else math.inf):
+                await self._flush()
+        self._shutdown()
+
+    async def _flush(self) -> None:
+        while True:
+            busy = [
+                engine
+                for engine in self._engines
+                if engine.pipe is not None and (engine.pipe.outq or not engine.idle.is_set())
+            ]
+            if busy:
+                await busy[0].idle.wait()
+                continue
+            waiting = [
+                c for c in self._connecters.values()
+                if c.engine is None and c.pipe is not None and c.pipe.outq
+            ]
+            if not waiting:
+                return
+            await trio.sleep(0.01)  # a connection is being (re)made; poll for it
+
+    def _shutdown(self) -> None:
+        inproc.REGISTRY.forget(self)
+        for binding in self._bindings.values():
+            self._end_binding(binding)
+        for connecter in self._connecters.values():
+            self._end_connecter(connecter)
+        for engine in list(self._engines):
+            engine.close()
+        for pipe in list(self._pipes):
+            self._terminate_pipe(pipe)
+        if self._nursery is not None:
+            self._nursery.cancel_scope.cancel()
+        self._events.emit(EventKind.CLOSED, self.last_endpoint)
+        self._events.close()
+
+    def _check_open(self) -> trio.Nursery:
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        if self._nursery is None:
+            raise RuntimeError(
+                "use the socket inside 'async with zmtp.Socket(...) as s:' before bind/connect"
+            )
+        return self._nursery
+
+    # -- monitoring ----------------------------------------------------------------------
+
+    def events(self, max_buffer: int = 1000) -> trio.MemoryReceiveChannel[SocketEvent]:
+        """A stream of connection events (accepted, handshake succeeded/failed, ...)."""
+        return self._events.subscribe(max_buffer)
+
+    # -- pipes ---------------------------------------------------------------------------
+
+    def _new_pipe(self, endpoint: str, locally_initiated: bool) -> Pipe:
+        options = self._options
+        pipe = Pipe(
+            out_limit=options.sndhwm,
+            in_limit=options.rcvhwm,
+            endpoint=endpoint,
+            locally_initiated=locally_initiated,
+        )
+        self._install(pipe)
+        return pipe
+
+    def _install(self, pipe: Pipe) -> None:
+        pipe.on_readable = self._on_readable
+        pipe.on_writable = self._on_writable
+        pipe.conflate = self._options.conflate
+        if isinstance(pipe, inproc.InprocPipe):
+            pipe.on_peer_gone = self._terminate_pipe
+        self._pipes.add(pipe)
+
+    def _on_readable(self, pipe: Pipe) -> None:
+        self._pattern.readable(pipe)
+        if self._recv_lot:
+            self._recv_lot.unpark_all()
+
+    def _on_writable(self, pipe: Pipe) -> None:
+        if self._send_lot:
+            self._send_lot.unpark_all()
+
+    def _peer_ready(self, pipe: Pipe) -> bool:
+        """The peer on ``pipe`` is known: let the pattern accept or refuse it."""
+        pipe.ready = True
+        if not self._pattern.pipe_ready(pipe):
+            pipe.ready = False
+            return False
+        displaced = getattr(self._pattern, "displaced", None)
+        if displaced:
+            for old in displaced:
+                self._close_pipe_peer(old, "routing id handed over to a new peer")
+            displaced.clear()
+        if self._send_lot:
+            self._send_lot.unpark_all()
+        return True
+
+    def _terminate_pipe(self, pipe: Pipe) -> None:
+        if pipe.terminated:
+            return
+        pipe.terminated = True
+        pipe.ready = False
+        self._pattern.detach(pipe)
+        self._pipes.discard(pipe)
+        pipe.send_subscription = _no_subscription
+        if isinstance(pipe, inproc.InprocPipe):
+            pipe.peer_terminated()
+        if self._recv_lot:
+            self._recv_lot.unpark_all()
+
+    def _close_pipe_peer(self, pipe: Pipe, reason: str) -> None:
+        for engine in self._engines:
+            if engine.pipe is pipe:
+                engine.close(reason)
+                return
+        self._terminate_pipe(pipe)
+
+    def _on_peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        self._pattern.peer_subscription(pipe, topic, subscribe)
+        if self._recv_lot and self._pattern.has_message():
+            self._recv_lot.unpark_all()
+
+    # -- engines -------------------------------------------------------------------------
+
+    def _make_engine(
+        self, sock: trio.socket.SocketType, endpoint: str, peer: str, connecter: _Connecter | None
+    ) -> Engine:
+        def attach(engine: Engine, event: HandshakeComplete) -> Pipe | None:
+            if self._closed:
+                return None
+            if connecter is not None and connecter.pipe is not None:
+                pipe = connecter.pipe
+            else:
+                pipe = self._new_pipe(endpoint, connecter is not None)
+                self._pattern.attach(pipe)
+            pipe.routing_id = event.peer_routing_id
+            pipe.peer_socket_type = event.peer_socket_type
+            if not self._peer_ready(pipe):
+                if connecter is None or connecter.pipe is not pipe:
+                    self._terminate_pipe(pipe)
+                return None
+            return pipe
+
+        def detach(engine: Engine, pipe: Pipe) -> None:
+            if connecter is not None and connecter.pipe is pipe and not self._closed:
+                pipe.ready = False  # keeps its queue for the next connection
+                if self._pattern.queues_before_connect:
+                    return
+            self._terminate_pipe(pipe)
+
+        engine = Engine(
+            sock,
+            self._type,
+            self._options,
+            endpoint=endpoint,
+            peer_address=peer,
+            events=self._events,
+            attach=attach,
+            detach=detach,
+            subscription=self._on_peer_subscription,
+        )
+        return engine
+
+    async def _run_engine(self, engine: Engine, binding: _Binding | None = None) -> None:
+        self._engines.add(engine)
+        if binding is not None:
+            binding.engines.add(engine)
+        try:
+            await engine.run()
+        finally:
+            self._engines.discard(engine)
+            if binding is not None:
+                binding.engines.discard(engine)
+
+    # -- bind / unbind -------------------------------------------------------------------
+
+    async def bind(self, endpoint: str) -> str:
+        """Listen on ``endpoint``; returns the endpoint really bound (port ``*`` resolved)."""
+        nursery = self._check_open()
+        parsed = parse_endpoint(endpoint)
+        if parsed.transport == "inproc":
+            if not inproc.REGISTRY.bind(parsed.path, self):
+                raise EndpointError(f"cannot bind {endpoint}: address already in use")
+            binding = _Binding(endpoint, None)
+            self._bindings[endpoint] = binding
+            for waiting in inproc.REGISTRY.take_waiting(parsed.path):
+                if isinstance(waiting, Socket):
+                    waiting._inproc_connect_now(parsed.path, endpoint)
+            self.last_endpoint = endpoint
+            self._events.emit(EventKind.LISTENING, endpoint)
+            await trio.lowlevel.checkpoint()
+            return endpoint
+        try:
+            listener = await open_listener(parsed, self._options)
+        except EndpointError as exc:
+            self._events.emit(EventKind.BIND_FAILED, endpoint, reason=str(exc))
+            raise
+        resolved = listener.endpoint
+        binding = _Binding(resolved, listener)
+        self._bindings[resolved] = binding
+        if endpoint != resolved:
+            self._bindings.setdefault(endpoint, binding)
+        nursery.start_soon(self._accept_loop, binding)
+        self.last_endpoint = resolved
+        self._events.emit(EventKind.LISTENING, resolved)
+        return resolved
+
+    async def _accept_loop(self, binding: _Binding) -> None:
+        listener = binding.listener
+        assert listener is not None
+        with binding.scope:
+            async with trio.open_nursery() as nursery:
+                while True:
+                    try:
+                        sock, address = await listener.sock.accept()
+                    except OSError as exc:
+                        log.warning("zmtp: accept on %s failed: %s", binding.endpoint, exc)
+                        await trio.sleep(0.1)  # e.g. EMFILE: back off instead of spinning
+                        continue
+                    configure_stream_socket(sock, self._options)
+                    peer = _peer_name(address)
+                    self._events.emit(EventKind.ACCEPTED, binding.endpoint, peer)
+                    engine = self._make_engine(sock, binding.endpoint, peer, None)
+                    nursery.start_soon(self._run_engine, engine, binding)
+
+    async def unbind(self, endpoint: str) -> None:
+        """Stop listening on ``endpoint`` and drop the connections accepted through it."""
+        self._check_open()
+        binding = self._bindings.get(endpoint)
+        if binding is None:
+            raise EndpointError(
+                f"not bound to {endpoint!r}; bound: {sorted(set(self._bindings)) or 'nothing'}"
+            )
+        for key in [key for key, value in self._bindings.items() if value is binding]:
+            del self._bindings[key]
+        self._end_binding(binding)
+        await trio.lowlevel.checkpoint()
+
+    def _end_binding(self, binding: _Binding) -> None:
+        binding.scope.cancel()
+        for engine in list(binding.engines):
+            engine.close("unbound")
+        if binding.listener is not None:
+            binding.listener.close()
+        else:
+            parsed = parse_endpoint(binding.endpoint)
+            inproc.REGISTRY.unbind(parsed.path, self)
+            for pipe in binding.inproc_pipes:
+                self._terminate_pipe(pipe)
+
+    # -- connect / disconnect ------------------------------------------------------------
+
+    async def connect(self, endpoint: str) -> None:
+        """Connect to ``endpoint``, now or whenever it appears; reconnects if it goes away."""
+        nursery = self._check_open()
+        parsed = parse_endpoint(endpoint)
+        if endpoint in self._connecters:
+            raise EndpointError(f"already connected to {endpoint}")
+        if parsed.transport == "tcp" and (parsed.port == 0 or parsed.host == "*"):
+            raise EndpointError(f"cannot connect to {endpoint}: give a host and a port")
+        connecter = _Connecter(endpoint, parsed)
+        self._connecters[endpoint] = connecter
+        self.last_endpoint = endpoint
+        if parsed.transport == "inproc":
+            binder = inproc.REGISTRY.bound.get(parsed.path)
+            if binder is None:
+                inproc.REGISTRY.wait_for(parsed.path, self)
+            else:
+                self._inproc_connect_now(parsed.path, endpoint)
+            await trio.lowlevel.checkpoint()
+            return
+        if self._pattern.queues_before_connect and not self._options.immediate:
+            connecter.pipe = self._new_pipe(endpoint, True)
+            self._pattern.attach(connecter.pipe)
+            if self._send_lot:
+                self._send_lot.unpark_all()
+        nursery.start_soon(self._connect_loop, connecter)
+        await trio.lowlevel.checkpoint()
+
+    async def _connect_loop(self, connecter: _Connecter) -> None:
+        options = self._options
+        delay = options.reconnect_ivl
+        with connecter.scope:
+            while True:
+                try:
+                    sock = await open_stream(connecter.parsed, options)
+                except EndpointError as exc:
+                    log.warning("zmtp: cannot connect to %s: %s", connecter.endpoint, exc)
+                    self._events.emit(EventKind.CONNECT_RETRIED, connecter.endpoint,
+                                      reason=str(exc))
+                    return
+                except OSError as exc:
+                    self._events.emit(EventKind.CONNECT_RETRIED, connecter.endpoint,
+                                      reason=exc.strerror or str(exc))
+                else:
+                    peer = connecter.endpoint
+                    self._events.emit(EventKind.CONNECTED, connecter.endpoint, peer)
+                    engine = self._make_engine(sock, connecter.endpoint, peer, connecter)
+                    connecter.engine = engine
+                    try:
+                        await self._run_engine(engine)
+                    finally:
+                        connecter.engine = None
+                    if engine.pipe is None and "handshake" not in engine.close_reason:
+                        delay = options.reconnect_ivl
+                if options.reconnect_ivl < 0 or self._closed:
+                    return
+                base = options.reconnect_ivl
+                jitter = random.uniform(0, base) if base > 0 else 0.0
+                await trio.sleep(delay + jitter)
+                if options.reconnect_ivl_max > 0:
+                    delay = min(delay * 2, options.reconnect_ivl_max)
+
+    async def disconnect(self, endpoint: str) -> None:
+        """Stop connecting to ``endpoint`` and drop that connection (queued messages too)."""
+        self._check_open()
+        connecter = self._connecters.pop(endpoint, None)
+        if connecter is None:
+            raise EndpointError(
+                f"not connected to {endpoint!r}; connected: "
+                f"{sorted(self._connecters) or 'nothing'}"
+            )
+        self._end_connecter(connecter)
+        await trio.lowlevel.checkpoint()
+
+    def _end_connecter(self, connecter: _Connecter) -> None:
+        connecter.scope.cancel()
+        if connecter.engine is not None:
+            connecter.engine.close("disconnected")
+        for pipe in (connecter.pipe, connecter.inproc_pipe):
+            if pipe is not None:
+                self._terminate_pipe(pipe)
+        if connecter.parsed.transport == "inproc":
+            waiting = inproc.REGISTRY.waiting.get(connecter.parsed.path)
+            if waiting and self in waiting:
+                waiting.remove(self)
+
+    # -- inproc --------------------------------------------------------------------------
+
+    def _inproc_connect_now(self, name: str, endpoint: str) -> None:
+        binder = inproc.REGISTRY.bound.get(name)
+        connecter = self._connecters.get(endpoint)
+        if binder is None or connecter is None or self._closed:
+            return
+        pair = inproc.join(self, binder, endpoint)
+        if pair is None:
+            log.warning("zmtp: inproc peer on %s refused the connection", endpoint)
+            return
+        connecter.inproc_pipe = pair[0]
+        if isinstance(binder, Socket):
+            binder_binding = binder._bindings.get(endpoint)
+            if binder_binding is not None:
+                binder_binding.inproc_pipes.append(pair[1])
+
+    def _inproc_limits(self) -> tuple[int, int, bytes]:
+        options = self._options
+        return options.sndhwm, options.rcvhwm, options.routing_id
+
+    def _inproc_attach(self, pipe: Pipe, endpoint: str, locally_initiated: bool) -> bool:
+        if self._closed:
+            return False
+        peer_type = pipe.peer_socket_type
+        if peer_type is not None and not is_compatible(self._type, peer_type):
+            log.warning("zmtp: inproc %s: %s cannot talk to %s", endpoint, self._type.name,
+                        peer_type.name)
+            return False
+        self._install(pipe)
+        self._pattern.attach(pipe)
+        if not self._peer_ready(pipe):
+            self._pipes.discard(pipe)
+            return False
+        self._events.emit(EventKind.HANDSHAKE_SUCCEEDED, endpoint, "inproc")
+        if pipe.inq:
+            self._on_readable(pipe)
+        return True
+
+    def _inproc_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
+        if not pipe.terminated:
+            self._on_peer_subscription(pipe, topic, subscribe)
+
+    # -- sending -------------------------------------------------------------------------
+
+    async def send(self, data: Any) -> None:
+        """Send a single-frame message (any bytes-like object)."""
+        await self.send_multipart((data,))
+
+    async def send_multipart(self, frames: Sequence[Any] | Iterable[Any]) -> None:
+        """Send one message made of ``frames``; waits while the pattern says so (HWM)."""
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        message = [_frame(frame) for frame in frames]
+        if not message:
+            raise ValueError("a message needs at least one frame")
+        if self._pattern.send(message):
+            self._ops += 1
+            if self._ops >= _CHECKPOINT_EVERY:
+                self._ops = 0
+                await trio.lowlevel.checkpoint()
+            return
+        timeout = self._options.sndtimeo
+        with trio.move_on_after(timeout if timeout >= 0 else math.inf):
+            while True:
+                await self._send_lot.park()
+                if self._closed:
+                    raise SocketClosed(f"the {self._type.name} socket was closed")
+                if self._pattern.send(message):
+                    return
+        raise Again(f"send timed out after {timeout} s (sndtimeo): no peer could take it")
+
+    def send_nowait(self, data: Any) -> None:
+        self.send_multipart_nowait((data,))
+
+    def send_multipart_nowait(self, frames: Sequence[Any] | Iterable[Any]) -> None:
+        """Send or raise ``zmtp.Again`` at once if the message cannot be queued now."""
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        message = [_frame(frame) for frame in frames]
+        if not message:
+            raise ValueError("a message needs at least one frame")
+        if not self._pattern.send(message):
+            raise Again("no peer can take the message now (no peer, or all at sndhwm)")
+
+    # -- receiving -----------------------------------------------------------------------
+
+    async def recv_multipart(self) -> list[bytes]:
+        """Receive one whole message as a list of frames."""
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        message = self._pattern.recv()
+        if message is not None:
+            self._ops += 1
+            if self._ops >= _CHECKPOINT_EVERY:
+                self._ops = 0
+                await trio.lowlevel.checkpoint()
+            return message
+        timeout = self._options.rcvtimeo
+        with trio.move_on_after(timeout if timeout >= 0 else math.inf):
+            while True:
+                await self._recv_lot.park()
+                if self._closed:
+                    raise SocketClosed(f"the {self._type.name} socket was closed")
+                message = self._pattern.recv()
+                if message is not None:
+                    return message
+        raise Again(f"recv timed out after {timeout} s (rcvtimeo): nothing arrived")
+
+    async def recv(self) -> bytes:
+        """Receive a message and return its first frame (its only frame, usually)."""
+        frames = await self.recv_multipart()
+        return frames[0] if len(frames) == 1 else b"".join(frames[:1])
+
+    def recv_multipart_nowait(self) -> list[bytes]:
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        message = self._pattern.recv()
+        if message is None:
+            raise Again("no message is waiting")
+        return message
+
+    def recv_nowait(self) -> bytes:
+        return self.recv_multipart_nowait()[0]
+
+    # -- subscriptions -------------------------------------------------------------------
+
+    def subscribe(self, topic: bytes | str = b"") -> None:
+        """SUB/XSUB: receive messages whose first frame starts with ``topic``."""
+        self._check_not_closed()
+        self._pattern.subscribe(topic.encode() if isinstance(topic, str) else bytes(topic))
+
+    def unsubscribe(self, topic: bytes | str = b"") -> None:
+        """Undo one ``subscribe(topic)`` (subscriptions are counted, as in libzmq)."""
+        self._check_not_closed()
+        self._pattern.unsubscribe(topic.encode() if isinstance(topic, str) else bytes(topic))
+
+    def _check_not_closed(self) -> None:
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+
+
+def _peer_name(address: Any) -> str:
+    if isinstance(address, tuple) and len(address) >= 2:
+        host = str(address[0])
+        return f"[{host}]:{address[1]}" if ":" in host else f"{host}:{address[1]}"
+    if isinstance(address, bytes):
+        return address.decode(errors="replace") or "ipc"
+    return str(address) or "ipc"
+
+
+def _no_subscription(topic: bytes, subscribe: bool) -> None:
+    return None

@@ -1,0 +1,162 @@
+"""Opening the byte streams ZMTP runs over: tcp and ipc listeners and connections.
+
+Only the mechanics live here (resolve, socket options, bind, listen, connect); what runs
+over the stream is the engine's business, and inproc, which has no stream, lives in
+``zmtp.inproc``.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket as stdlib_socket
+import tempfile
+import uuid
+
+import trio
+
+from .endpoint import Endpoint
+from .errors import EndpointError
+from .options import Options
+
+__all__ = ["Listener", "open_listener", "open_stream", "configure_stream_socket"]
+
+
+class Listener:
+    """A bound, listening tcp or ipc socket and the endpoint string it really got."""
+
+    def __init__(self, sock: trio.socket.SocketType, endpoint: str, ipc_path: str | None) -> None:
+        self.sock = sock
+        self.endpoint = endpoint
+        self.ipc_path = ipc_path
+
+    def close(self) -> None:
+        self.sock.close()
+        if self.ipc_path is not None:
+            try:
+                os.unlink(self.ipc_path)
+            except OSError:
+                pass
+
+
+def _ipc_address(path: str) -> str | bytes:
+    if path.startswith("@"):
+        return b"\x00" + path[1:].encode()
+    return path
+
+
+def configure_stream_socket(sock: trio.socket.SocketType, options: Options) -> None:
+    """The per-connection socket options libzmq applies: TCP_NODELAY, buffers, keepalive."""
+    if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
+        sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+        if options.tcp_keepalive >= 0:
+            sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE,
+                            options.tcp_keepalive)
+    if options.sndbuf > 0:
+        sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF, options.sndbuf)
+    if options.rcvbuf > 0:
+        sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, options.rcvbuf)
+
+
+async def _resolve(host: str, port: int, options: Options, *, passive: bool) -> tuple[
+    int, tuple[object, ...]
+]:
+    """(family, sockaddr) for a host, preferring IPv4 unless ipv6 is on, as libzmq does."""
+    if host == "*":
+        if options.ipv6:
+            return stdlib_socket.AF_INET6, ("::", port, 0, 0)
+        return stdlib_socket.AF_INET, ("0.0.0.0", port)
+    family = stdlib_socket.AF_UNSPEC if options.ipv6 or ":" in host else stdlib_socket.AF_INET
+    flags = stdlib_socket.AI_PASSIVE if passive else 0
+    try:
+        infos = await trio.socket.getaddrinfo(
+            host, port, family, stdlib_socket.SOCK_STREAM, 0, flags
+        )
+    except stdlib_socket.gaierror as exc:
+        raise EndpointError(f"cannot resolve host {host!r}: {exc.strerror}") from None
+    if not infos:
+        raise EndpointError(f"host {host!r} has no address")
+    family_found, _, _, _, sockaddr = infos[0]
+    return int(family_found), tuple(sockaddr)
+
+
+def _format_tcp(sockaddr: tuple[object, ...], family: int) -> str:
+    host = str(sockaddr[0])
+    port = int(sockaddr[1])  # type: ignore[call-overload]
+    if family == stdlib_socket.AF_INET6:
+        return f"tcp://[{host}]:{port}"
+    return f"tcp://{host}:{port}"
+
+
+async def open_listener(endpoint: Endpoint, options: Options) -> Listener:
+    """Bind and listen; raise EndpointError (address in use, bad host, bad path)."""
+    if endpoint.transport == "tcp":
+        family, sockaddr = await _resolve(endpoint.host, endpoint.port, options, passive=True)
+        sock = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEADDR, 1)
+            if family == stdlib_socket.AF_INET6:
+                sock.setsockopt(stdlib_socket.IPPROTO_IPV6, stdlib_socket.IPV6_V6ONLY,
+                                0 if endpoint.host == "*" else 1)
+            await sock.bind(sockaddr)
+            sock.listen(options.backlog)
+        except OSError as exc:
+            sock.close()
+            raise _bind_error(str(endpoint), exc) from None
+        return Listener(sock, _format_tcp(sock.getsockname(), family), None)
+    if endpoint.transport == "ipc":
+        path = endpoint.path
+        if path == "*":
+            path = os.path.join(tempfile.gettempdir(), f"zmtp-{uuid.uuid4().hex}.sock")
+        sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
+        unlink_path = None
+        try:
+            if not path.startswith("@"):
+                # libzmq removes a file left behind by an earlier run before binding.
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                unlink_path = path
+            await sock.bind(_ipc_address(path))
+            sock.listen(options.backlog)
+        except OSError as exc:
+            sock.close()
+            raise _bind_error(f"ipc://{path}", exc) from None
+        return Listener(sock, f"ipc://{path}", unlink_path)
+    raise EndpointError(f"cannot listen on {endpoint}")
+
+
+def _bind_error(where: str, exc: OSError) -> EndpointError:
+    if exc.errno == errno.EADDRINUSE:
+        return EndpointError(f"cannot bind {where}: address already in use")
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return EndpointError(f"cannot bind {where}: no local interface has that address")
+    if exc.errno == errno.EACCES:
+        return EndpointError(f"cannot bind {where}: permission denied")
+    return EndpointError(f"cannot bind {where}: {exc.strerror or exc}")
+
+
+async def open_stream(endpoint: Endpoint, options: Options) -> trio.socket.SocketType:
+    """Connect once; OSError on failure (the caller retries with backoff)."""
+    if endpoint.transport == "tcp":
+        if endpoint.port == 0:
+            raise EndpointError(f"cannot connect to {endpoint}: a port is required")
+        if endpoint.host == "*":
+            raise EndpointError(f"cannot connect to {endpoint}: '*' is only for bind")
+        family, sockaddr = await _resolve(endpoint.host, endpoint.port, options, passive=False)
+        sock = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+    elif endpoint.transport == "ipc":
+        if endpoint.path == "*":
+            raise EndpointError("cannot connect to ipc://*: it is only for bind")
+        sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
+        sockaddr = (_ipc_address(endpoint.path),)
+    else:
+        raise EndpointError(f"cannot connect to {endpoint}")
+    try:
+        configure_stream_socket(sock, options)
+        await sock.connect(sockaddr if endpoint.transport == "tcp" else sockaddr[0])
+    except BaseException:
+        sock.close()
+        raise
+    return sock
