@@ -431,6 +431,8 @@ class Connection:
     def send_message(self, frames: Sequence[Any]) -> None:
         """One multipart message; payloads >= ZERO_COPY_THRESHOLD are not copied."""
         self._check_send()
+        if isinstance(frames, (bytes, bytearray, memoryview, str)):
+            raise TypeError("send_message() takes a sequence of frames, e.g. [b'data']")
         self._encoder.messages((frames,))
 
     def send_messages(self, messages: Iterable[Sequence[Any]]) -> None:
