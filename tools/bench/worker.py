@@ -14,6 +14,14 @@ from .control import Ctl
 from .impls import load
 
 
+def describe(e: BaseException) -> str:
+    """``Type: message``, with exception groups (trio nurseries) flattened to their leaves."""
+    subs = getattr(e, "exceptions", None)
+    if isinstance(subs, (list, tuple)) and subs:
+        return "; ".join(describe(x) for x in subs)
+    return f"{type(e).__name__}: {e}"
+
+
 def main(argv: list[str]) -> int:
     if len(argv) != 2:
         print("usage: python -m tools.bench.worker IMPL (started by python -m tools.bench)",
@@ -25,7 +33,7 @@ def main(argv: list[str]) -> int:
         impl.setup()
         version = impl.version()
     except BaseException as e:
-        ctl.emit("error", error=f"cannot start {argv[1]}: {type(e).__name__}: {e}")
+        ctl.emit("error", error=f"cannot start {argv[1]}: {describe(e)}")
         traceback.print_exc()
         return 1
     ctl.emit("hello", impl=argv[1], pid=os.getpid(), version=version)
@@ -39,7 +47,7 @@ def main(argv: list[str]) -> int:
             result = impl.run(role, dict(msg.get("args", {})), ctl)
         except BaseException as e:  # reported to the orchestrator, which kills us
             traceback.print_exc()
-            ctl.emit("error", error=f"{role}: {type(e).__name__}: {e}")
+            ctl.emit("error", error=f"{role}: {describe(e)}")
             if isinstance(e, KeyboardInterrupt):
                 return 1
             continue

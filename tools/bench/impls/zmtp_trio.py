@@ -50,13 +50,14 @@ class TrioImpl(Impl):
         timeout = float(args["timeout"])
 
         async def main() -> dict[str, Any]:
-            async with AsyncExitStack() as stack:
-                self._stack = stack
-                try:
-                    with self._trio.fail_after(timeout):
+            try:
+                with self._trio.fail_after(timeout):
+                    # Sockets open nurseries: they must close inside the scope they opened in.
+                    async with AsyncExitStack() as stack:
+                        self._stack = stack
                         return await fn(ctl, **args)
-                except self._trio.TooSlowError:
-                    raise TrialTimeout(f"{role} did not finish within {timeout:.0f} s") from None
+            except self._trio.TooSlowError:
+                raise TrialTimeout(f"{role} did not finish within {timeout:.0f} s") from None
 
         result: dict[str, Any] = self._trio.run(main)
         return result
