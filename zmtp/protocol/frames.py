@@ -203,9 +203,13 @@ class FrameDecoder:
                     pos = end
             avail = n - pos
             if avail < 2:
+                if avail and data[pos] & reserved:
+                    raise _bad_flags(data[pos], self._v2)
                 need = 2
                 break
             flags = data[pos]
+            if flags & reserved:
+                raise _bad_flags(flags, self._v2)
             if flags & LONG:
                 if avail < 9:
                     need = 9
@@ -215,8 +219,6 @@ class FrameDecoder:
             else:
                 size = data[pos + 1]
                 start = pos + 2
-            if flags & reserved:
-                raise _bad_flags(flags, self._v2)
             if size > limit:
                 raise _too_big(size, self._maxmsgsize)
             end = start + size

@@ -1,0 +1,235 @@
+"""Framing (RFC 23/37 section "Framing"; RFC 15 for 2.0): decoder and encoder."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from zmtp.errors import ProtocolError
+from zmtp.protocol import Cancel, Event, Message, Subscribe
+from zmtp.protocol.frames import (
+    LARGE_FRAME,
+    ZERO_COPY_THRESHOLD,
+    FrameDecoder,
+    FrameEncoder,
+    encode_frame,
+)
+
+
+def decode(data: bytes, **kwargs: object) -> tuple[list[Event], list[bytes]]:
+    commands: list[bytes] = []
+
+    def on_command(body: bytes, events: list[Event]) -> bool:
+        commands.append(body)
+        return False
+
+    dec = FrameDecoder(on_command=on_command, **kwargs)  # type: ignore[arg-type]
+    events: list[Event] = []
+    dec.feed(data, events)
+    return events, commands
+
+
+def encode(*messages: list[bytes]) -> bytes:
+    enc = FrameEncoder()
+    enc.messages(messages)
+    return b"".join(bytes(c) for c in enc.drain())
+
+
+# -- byte strings from the RFC grammar ---------------------------------------------------
+
+def test_short_frame() -> None:
+    # final-short = %x00 short-size ; short-size = OCTET
+    assert encode([b"Hello"]) == b"\x00\x05Hello"
+    assert decode(b"\x00\x05Hello")[0] == [Message([b"Hello"])]
+
+
+def test_empty_frame() -> None:
+    assert encode([b""]) == b"\x00\x00"
+    assert decode(b"\x00\x00")[0] == [Message([b""])]
+
+
+def test_long_frame() -> None:
+    # final-long = %x02 long-size ; long-size = 8OCTET (network order)
+    body = bytes(range(256)) * 2
+    wire = b"\x02\x00\x00\x00\x00\x00\x00\x02\x00" + body
+    assert encode([body]) == wire
+    assert decode(wire)[0] == [Message([body])]
+    # a long header for a short body is legal too (writers SHOULD, not MUST, use short)
+    assert decode(b"\x02" + (3).to_bytes(8, "big") + b"abc")[0] == [Message([b"abc"])]
+
+
+def test_multipart() -> None:
+    # more-short = %x01 short-size
+    wire = b"\x01\x01a\x01\x00\x00\x01b"
+    assert encode([b"a", b"", b"b"]) == wire
+    assert decode(wire)[0] == [Message([b"a", b"", b"b"])]
+    # a long MORE frame is %x03
+    body = b"x" * 300
+    assert encode([body, b""]) == b"\x03" + (300).to_bytes(8, "big") + body + b"\x00\x00"
+
+
+def test_command_frames() -> None:
+    # command = command-size command-body ; short %x04, long %x06
+    events, commands = decode(b"\x04\x05\x04PING" + b"\x06" + (4).to_bytes(8, "big") + b"\x03ABC")
+    assert events == [] and commands == [b"\x04PING", b"\x03ABC"]
+
+
+@pytest.mark.parametrize("flags", [0x08, 0x10, 0x20, 0x40, 0x80, 0xFF])
+def test_reserved_flag_bits(flags: int) -> None:
+    with pytest.raises(ProtocolError, match="reserved"):
+        decode(bytes([flags, 0]))
+
+
+def test_command_bit_reserved_in_zmtp2() -> None:
+    with pytest.raises(ProtocolError, match=r"ZMTP/2\.0"):
+        decode(b"\x04\x00", v2=True)
+
+
+def test_command_with_more_refused() -> None:
+    with pytest.raises(ProtocolError, match="MORE"):
+        decode(b"\x05\x01a")
+    with pytest.raises(ProtocolError, match="middle of a multipart"):
+        decode(b"\x01\x01a\x04\x01a")
+
+
+def test_every_cut_point() -> None:
+    wire = encode([b"a", b"", b"b" * 300], [b"single"], [b"x" * 1000])
+    expected = [Message([b"a", b"", b"b" * 300]), Message([b"single"]), Message([b"x" * 1000])]
+    for cut in range(len(wire) + 1):
+        dec = FrameDecoder()
+        events: list[Event] = []
+        dec.feed(wire[:cut], events)
+        dec.feed(wire[cut:], events)
+        assert events == expected, cut
+    dec = FrameDecoder()
+    events = []
+    for i in range(len(wire)):
+        dec.feed(wire[i : i + 1], events)
+    assert events == expected
+
+
+def test_subscription_messages_for_pub() -> None:
+    events, _ = decode(b"\x00\x04\x01abc\x00\x01\x00\x00\x02\x02x\x01\x01\x01\x00\x00",
+                       subscriptions=True)
+    assert events == [Subscribe(b"abc"), Cancel(b""), Message([b"\x02x"]),
+                      Message([b"\x01", b""])]
+
+
+# -- limits --------------------------------------------------------------------------------
+
+def test_maxmsgsize_checked_from_header() -> None:
+    assert decode(b"\x00\x03abc", maxmsgsize=3)[0] == [Message([b"abc"])]
+    with pytest.raises(ProtocolError, match="maxmsgsize=3"):
+        decode(b"\x00\x04", maxmsgsize=3)  # header alone, body never arrived
+    with pytest.raises(ProtocolError, match="maxmsgsize"):
+        decode(b"\x02" + (1 << 40).to_bytes(8, "big"), maxmsgsize=1 << 20)
+
+
+def test_huge_header_fails_instantly() -> None:
+    header = b"\x02" + (2**63 - 1).to_bytes(8, "big")
+    t0 = time.perf_counter()
+    with pytest.raises(ProtocolError, match="maxmsgsize"):
+        decode(header, maxmsgsize=1 << 30)
+    assert time.perf_counter() - t0 < 0.5
+
+
+def test_huge_header_without_limit_allocates_only_what_arrives() -> None:
+    dec = FrameDecoder()
+    events: list[Event] = []
+    dec.feed(b"\x02" + (2**63 - 1).to_bytes(8, "big") + b"abc", events)
+    assert events == [] and dec.buffered == 3
+    view = dec.pending_buffer()
+    assert view is not None and len(view) <= 1 << 21  # a modest first allocation
+
+
+# -- large frames straight into their buffer -----------------------------------------------
+
+def test_large_frame_pending_buffer() -> None:
+    body = bytes(range(256)) * (LARGE_FRAME // 256 * 5)
+    wire = encode([b"head", body]) + encode([b"next"])
+    dec = FrameDecoder()
+    events: list[Event] = []
+    split = 6 + 9 + 100  # "head" frame, long header, 100 body octets
+    dec.feed(wire[:split], events)
+    assert dec.pending_buffer() is None or events == []
+    pos = split
+    body_end = 6 + 9 + len(body)
+    while (view := dec.pending_buffer()) is not None:
+        n = min(len(view), 70_000, body_end - pos)
+        view[:n] = wire[pos : pos + n]
+        pos += n
+        dec.buffer_filled(n, events)
+    assert pos == body_end
+    dec.feed(wire[pos:], events)
+    assert events == [Message([b"head", body]), Message([b"next"])]
+
+
+def test_large_frame_via_feed_in_small_pieces() -> None:
+    body = b"z" * (LARGE_FRAME * 3 + 17)
+    wire = encode([body]) * 2
+    dec = FrameDecoder()
+    events: list[Event] = []
+    for i in range(0, len(wire), 5000):
+        dec.feed(wire[i : i + 5000], events)
+    assert events == [Message([body]), Message([body])]
+    assert dec.buffered == 0
+
+
+# -- encoder -------------------------------------------------------------------------------
+
+def test_encoder_zero_copy() -> None:
+    big = bytearray(b"q" * ZERO_COPY_THRESHOLD)
+    enc = FrameEncoder()
+    enc.messages([[b"a", big, b"b"], [b"c"]])
+    chunks = enc.drain()
+    assert len(chunks) == 3
+    assert chunks[1] is big  # the caller's object, not a copy
+    assert bytes(chunks[0]) == b"\x01\x01a\x03" + len(big).to_bytes(8, "big")
+    assert bytes(chunks[2]) == b"\x00\x01b\x00\x01c"
+    assert enc.drain() == []
+
+
+def test_encoder_coalesces_small_frames() -> None:
+    enc = FrameEncoder()
+    enc.messages([[b"x" * 100]] * 50)
+    chunks = enc.drain()
+    assert len(chunks) == 1 and len(chunks[0]) == 50 * 102
+
+
+def test_encoder_memoryview_of_wide_items() -> None:
+    import array
+
+    arr = array.array("i", [1, 2, 3])
+    assert encode([memoryview(arr)]) == b"\x00\x0c" + arr.tobytes()  # type: ignore[list-item]
+
+
+def test_encode_frame_helper() -> None:
+    assert encode_frame(b"id") == b"\x00\x02id"
+    assert encode_frame(b"\x05READY", 0x04) == b"\x04\x06\x05READY"
+    assert encode_frame(b"x" * 256)[:9] == b"\x02" + (256).to_bytes(8, "big")
+
+
+# -- hypothesis round trips ----------------------------------------------------------------
+
+frame_st = st.one_of(
+    st.binary(max_size=20), st.binary(min_size=250, max_size=300), st.binary(max_size=2000)
+)
+message_st = st.lists(frame_st, min_size=1, max_size=5)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(message_st, max_size=8), st.lists(st.integers(1, 700), max_size=12))
+def test_roundtrip_random_cuts(messages: list[list[bytes]], cuts: list[int]) -> None:
+    wire = encode(*messages) if messages else b""
+    dec = FrameDecoder()
+    events: list[Event] = []
+    pos = 0
+    for size in cuts:
+        dec.feed(wire[pos : pos + size], events)
+        pos += size
+    dec.feed(wire[pos:], events)
+    assert events == [Message(m) for m in messages]
+    assert dec.buffered == 0 and not dec.mid_message
