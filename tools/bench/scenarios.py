@@ -104,7 +104,7 @@ METRICS: dict[str, MetricSpec] = {
     "RSS": MetricSpec("MiB", False),
     "per conn": MetricSpec("KiB", False),
     "client RSS": MetricSpec("MiB", False),
-    "held": MetricSpec("msgs", None),
+    "sent till full": MetricSpec("msgs", None),
 }
 
 
@@ -431,7 +431,7 @@ class Runner:
                     if sent < hwm:
                         raise TrialError(f"only {sent} messages went out before the sender "
                                          f"blocked: rcvhwm {hwm} was not reached")
-                    return {"RSS": (rss - bound["rss"]) / MiB, "held": float(sent)}
+                    return {"RSS": (rss - bound["rss"]) / MiB, "sent till full": float(sent)}
 
                 self.trial("mem", hold_case, roles,
                            {"rcvhwm": hwm, "size": size, "sndhwm": sndhwm}, run, hold)
