@@ -11,10 +11,37 @@ The pure foundation lives in small modules, importable without trio or sockets:
 * :mod:`.logger` / :mod:`.rates` — FairLogger's line format and the rate lines
 * :mod:`.options` — the device runner's command-line options
 * :mod:`.dpl` — O2 DPL headers (DataHeader + DataProcessingHeader)
+* :mod:`.channels` — options -> validated channels, attach plan, socket settings
+
+On top, needing ``zmtp.Socket`` (imported lazily, so this package imports without it):
+
+* :mod:`.device` — the ``Device`` base class and the static controller
+* :mod:`.runner` — ``main(DeviceClass)``, the command-line entry point of a device
 """
 
 from __future__ import annotations
 
+from .config import load_mq_config, lookup_id, parse_mq_config
 from .errors import ChannelConfigurationError, OptionError
+from .options import parse_args
+from .properties import SubChannel, channel_info, subchannels
+from .states import State, StateMachine, Transition
+from .subopt import parse_channel_config
+from .validate import validate_channels
 
-__all__ = ["ChannelConfigurationError", "OptionError"]
+__all__ = [
+    "ChannelConfigurationError",
+    "OptionError",
+    "State",
+    "StateMachine",
+    "SubChannel",
+    "Transition",
+    "channel_info",
+    "load_mq_config",
+    "lookup_id",
+    "parse_args",
+    "parse_channel_config",
+    "parse_mq_config",
+    "subchannels",
+    "validate_channels",
+]
