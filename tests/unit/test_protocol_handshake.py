@@ -302,3 +302,10 @@ def test_local_config_errors() -> None:
         Connection(SocketType.PUSH, metadata={"socket-type": b"PULL"})
     with pytest.raises(ValueError):
         Connection(SocketType.PUSH, metadata={"bad name": b""})
+
+
+def test_libzmq_mangled_error_is_an_error() -> None:
+    # libzmq 4.3.5's PLAIN server writes "\x05ERROR" as a C literal: 0x5E "RROR"
+    conn = Connection(SocketType.DEALER, mechanism=PlainClientMechanism(b"a", b"b"))
+    conn.receive_data(peer_greeting(mechanism=b"PLAIN"))
+    assert conn.receive_data(b"\x04\x09^RROR\x03400") == [PeerError("400")]

@@ -52,7 +52,16 @@ def encode_command(name: bytes, data: bytes = b"") -> bytes:
     return bytes((len(name),)) + name + data
 
 
+# libzmq 4.3.x writes its ZAP-failure ERROR with the C literal "\x05ERROR", which C reads
+# as the single octet 0x5E ('^') followed by "RROR": the command arrives as "^RROR" +
+# reason, and libzmq's own parser expects exactly that.  Seen from libzmq 4.3.5 (PLAIN
+# server refusing credentials); accepted here so its refusal reaches us as ERROR.
+LIBZMQ_MANGLED_ERROR = b"^RROR"
+
+
 def parse_command(body: bytes) -> tuple[bytes, bytes]:
+    if body[:5] == LIBZMQ_MANGLED_ERROR:
+        return ERROR, body[5:]
     if not body:
         raise ProtocolError("empty command frame (a command needs at least a name)")
     nlen = body[0]
