@@ -122,6 +122,19 @@ class Engine:
             self.conn.send_cancel(topic)
         self._wake_writer()
 
+    def wire(self, pipe: Pipe) -> None:
+        """Connect ``pipe``'s hooks to this connection.  The socket calls this before the
+        pattern's ``pipe_ready``, which may already send on it (XSUB/SUB re-send their
+        subscriptions to a new publisher there)."""
+        pipe.notify_out = self._wake_writer
+        pipe.notify_in_space = self._wake_reader
+        pipe.send_subscription = self._send_subscription
+
+    def unwire(self, pipe: Pipe) -> None:
+        pipe.notify_out = _nothing
+        pipe.notify_in_space = _nothing
+        pipe.send_subscription = _no_subscription
+
     def close(self, reason: str = "closed locally") -> None:
         """End the connection now (used by disconnect, handover, socket close)."""
         if not self.close_reason:
@@ -155,9 +168,7 @@ class Engine:
         self.sock.close()
         pipe = self.pipe
         if pipe is not None:
-            pipe.notify_out = _nothing
-            pipe.notify_in_space = _nothing
-            pipe.send_subscription = _no_subscription
+            self.unwire(pipe)
             self._detach(self, pipe)
             self.pipe = None
             self.events.disconnected(self.endpoint, self.peer_address, reason)
@@ -180,11 +191,7 @@ class Engine:
         conn = self.conn
         await self._send_buffers(conn.data_to_send())
         leftover = await self._handshake()
-        pipe = self.pipe
-        assert pipe is not None
-        pipe.notify_out = self._wake_writer
-        pipe.notify_in_space = self._wake_reader
-        pipe.send_subscription = self._send_subscription
+        assert self.pipe is not None  # wired by the socket's attach (see wire())
         self._deliver(leftover)
         async with trio.open_nursery() as nursery:
             self._nursery = nursery

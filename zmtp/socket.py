@@ -336,7 +336,9 @@ class Socket:
                 self._pattern.attach(pipe)
             pipe.routing_id = event.peer_routing_id
             pipe.peer_socket_type = event.peer_socket_type
+            engine.wire(pipe)
             if not self._peer_ready(pipe):
+                engine.unwire(pipe)
                 if connecter is None or connecter.pipe is not pipe:
                     self._terminate_pipe(pipe)
                 return None
