@@ -97,6 +97,11 @@ class Pub(Pattern):
     def detach(self, pipe: Pipe) -> None:
         self.topics.remove_pipe(pipe)
 
+    def readable(self, pipe: Pipe) -> None:
+        # PUB never reads: ordinary messages an XSUB sends upstream are discarded, as
+        # libzmq does, so they cannot fill the queue and stall the subscriptions behind them.
+        pipe.inq.clear()
+
     def peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
         if subscribe:
             self.topics.add(pipe, topic)
@@ -120,6 +125,9 @@ class XPub(Pub):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.pending: deque[Message] = deque()
+
+    def readable(self, pipe: Pipe) -> None:
+        self.fq.readable(pipe)
 
     def detach(self, pipe: Pipe) -> None:
         for topic in self.topics.remove_pipe(pipe):
