@@ -233,3 +233,20 @@ def test_roundtrip_random_cuts(messages: list[list[bytes]], cuts: list[int]) -> 
     dec.feed(wire[pos:], events)
     assert events == [Message(m) for m in messages]
     assert dec.buffered == 0 and not dec.mid_message
+
+
+def test_feed_accepts_any_buffer() -> None:
+    import array
+
+    body = b"w" * (LARGE_FRAME + 4)
+    wire = encode([body], [b"abcd"])
+    wire += encode([b"p" * ((-(len(wire) + 2)) % 4)])  # pad to whole 4-octet items
+    words = array.array("i")
+    words.frombytes(wire)
+    dec = FrameDecoder()
+    events: list[Event] = []
+    view = memoryview(words)
+    half = len(view) // 2
+    dec.feed(view[:half], events)
+    dec.feed(bytearray(view[half:].tobytes()), events)
+    assert events[:2] == [Message([body]), Message([b"abcd"])]

@@ -309,3 +309,9 @@ def test_libzmq_mangled_error_is_an_error() -> None:
     conn = Connection(SocketType.DEALER, mechanism=PlainClientMechanism(b"a", b"b"))
     conn.receive_data(peer_greeting(mechanism=b"PLAIN"))
     assert conn.receive_data(b"\x04\x09^RROR\x03400") == [PeerError("400")]
+
+
+def test_large_message_before_handshake_refused_from_header() -> None:
+    conn = Connection(SocketType.PULL)
+    with pytest.raises(ProtocolError, match="before the handshake"):
+        conn.receive_data(peer_greeting() + b"\x02" + (1 << 30).to_bytes(8, "big") + b"x")

@@ -157,16 +157,18 @@ class FrameDecoder:
         """Parse as much of ``data`` as possible, appending events; raises ProtocolError."""
         if self.stopped:
             return
+        if type(data) is memoryview and (data.format != "B" or data.ndim != 1):
+            data = bytes(data)  # count octets, not items, from here on
         if self._large is not None:
             data = self._fill_large(data, events)
             if not data or self.stopped:
                 return
         tail = self._tail
         if tail:
-            tail += data
-            if len(tail) < self._need:
+            if len(tail) + len(data) < self._need:
+                tail += data
                 return
-            buf = bytes(tail)
+            buf = bytes(tail) + data  # one copy of the new data, not two
             tail.clear()
         elif type(data) is bytes:
             buf = data
@@ -277,7 +279,9 @@ class FrameDecoder:
     ) -> None:
         if flags & COMMAND and (flags & MORE or self._parts):
             raise _bad_command_framing(flags)
-        if flags & MORE and not self.accept_messages:
+        if not flags & COMMAND and not self.accept_messages:
+            # It would be refused once complete anyway (no 2.0 identity is this big):
+            # refuse it now rather than buffer it first.
             raise _early_multipart()
         have = len(data) - start
         body = bytearray(min(size, max(_LARGE_INITIAL_ALLOC, 2 * have)))
