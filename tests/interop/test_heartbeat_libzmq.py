@@ -1,0 +1,191 @@
+"""ZMTP 3.1 heartbeats between zmtp and libzmq: an idle connection outliving the TTL stays
+up (each side answers the other's PINGs), and a peer that vanishes without closing its
+socket is detected by our heartbeat_ivl / heartbeat_timeout."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket as stdlib_socket
+import subprocess
+import sys
+import textwrap
+from typing import Any
+
+import pytest
+import trio
+
+import zmtp
+from zmtp.monitor import EventKind, SocketEvent
+from zmtp.protocol import Connection, Ping, SocketType
+
+from .conftest import trecv, zbind, zmq, zrecv, zsend, zsock
+
+
+def _drain(events: trio.MemoryReceiveChannel[SocketEvent]) -> list[EventKind]:
+    kinds = []
+    while True:
+        try:
+            kinds.append(events.receive_nowait().kind)
+        except trio.WouldBlock:
+            return kinds
+
+
+async def _wait_event(events: trio.MemoryReceiveChannel[SocketEvent], kind: EventKind,
+                      timeout: float) -> SocketEvent:
+    with trio.fail_after(timeout):
+        async for event in events:
+            if event.kind is kind:
+                return event
+    raise AssertionError("event channel closed")
+
+
+@pytest.mark.parametrize("zmtp_binds", [True, False], ids=["zmtp_binds", "libzmq_binds"])
+async def test_idle_connection_outlives_libzmq_heartbeat_ttl(ctx: Any, zmtp_binds: bool) -> None:
+    """libzmq PINGs with a short TTL and times out after 200 ms without an answer; we stay
+    silent ourselves, so only our PONGs keep it alive for 1.5 s."""
+    peer = zsock(ctx, "DEALER", heartbeat_ivl=50, heartbeat_ttl=200, heartbeat_timeout=200)
+    try:
+        async with zmtp.Socket(zmtp.DEALER, linger=0) as sock:
+            events = sock.events()
+            if zmtp_binds:
+                peer.connect(await sock.bind("tcp://127.0.0.1:*"))
+            else:
+                await sock.connect(zbind(peer, "tcp://127.0.0.1:*"))
+            await zsend(peer, [b"hello"])
+            assert await trecv(sock) == [b"hello"]
+            # Idle for well over libzmq's timeout and TTL (keep libzmq's thread turning).
+            with trio.move_on_after(1.5):
+                while True:
+                    peer.getsockopt(zmq.EVENTS)
+                    await trio.sleep(0.02)
+            await sock.send(b"still there")
+            assert await zrecv(peer) == [b"still there"]
+            await zsend(peer, [b"and back"])
+            assert await trecv(sock) == [b"and back"]
+            kinds = _drain(events)
+            assert EventKind.DISCONNECTED not in kinds, kinds
+            assert kinds.count(EventKind.HANDSHAKE_SUCCEEDED) == 1, kinds
+    finally:
+        peer.close(linger=0)
+
+
+@pytest.mark.parametrize("zmtp_binds", [True, False], ids=["zmtp_binds", "libzmq_binds"])
+async def test_our_heartbeats_keep_libzmq_answering(ctx: Any, zmtp_binds: bool) -> None:
+    """We PING every 50 ms announcing a 200 ms TTL, with a 200 ms timeout: libzmq must
+    answer every PING (PONG) and honour the TTL without dropping us."""
+    peer = zsock(ctx, "DEALER")
+    try:
+        async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.05, heartbeat_ttl=0.2,
+                               heartbeat_timeout=0.2) as sock:
+            events = sock.events()
+            if zmtp_binds:
+                peer.connect(await sock.bind("tcp://127.0.0.1:*"))
+            else:
+                await sock.connect(zbind(peer, "tcp://127.0.0.1:*"))
+            await sock.send(b"hello")
+            assert await zrecv(peer) == [b"hello"]
+            with trio.move_on_after(1.5):
+                while True:
+                    peer.getsockopt(zmq.EVENTS)
+                    await trio.sleep(0.02)
+            await zsend(peer, [b"alive"])
+            assert await trecv(sock) == [b"alive"]
+            kinds = _drain(events)
+            assert EventKind.DISCONNECTED not in kinds, kinds
+    finally:
+        peer.close(linger=0)
+
+
+async def _send_all(sock: trio.socket.SocketType, conn: Connection) -> None:
+    for chunk in conn.data_to_send():
+        view = memoryview(bytes(chunk))
+        while view:
+            view = view[await sock.send(view):]
+
+
+async def _raw_handshake(sock: trio.socket.SocketType, kind: SocketType) -> Connection:
+    """Complete a NULL handshake as a bare ZMTP peer on ``sock`` (sans-IO core)."""
+    conn = Connection(kind)
+    with trio.fail_after(5):
+        await _send_all(sock, conn)
+        while not conn.handshake_complete:
+            conn.receive_data(await sock.recv(65536))
+            await _send_all(sock, conn)
+    return conn
+
+
+async def test_silent_raw_peer_detected_by_heartbeat_timeout() -> None:
+    """A peer that completes the handshake and then never answers (no PONG, no traffic,
+    socket left open) is dropped after heartbeat_timeout."""
+    async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.05,
+                           heartbeat_timeout=0.25) as sock:
+        events = sock.events()
+        endpoint = await sock.bind("tcp://127.0.0.1:*")
+        host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+        raw = trio.socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_STREAM)
+        try:
+            await raw.connect((host, int(port)))
+            conn = await _raw_handshake(raw, SocketType.DEALER)
+            assert conn.handshake_complete
+            await _wait_event(events, EventKind.HANDSHAKE_SUCCEEDED, 5)
+            # Our engine PINGs: the raw peer sees them arrive but never answers.
+            pinged = False
+            with trio.fail_after(5):
+                while not pinged:
+                    pinged = any(isinstance(e, Ping) for e in conn.receive_data(
+                        await raw.recv(65536)))
+            start = trio.current_time()
+            event = await _wait_event(events, EventKind.DISCONNECTED, 5)
+            assert "heartbeat" in event.reason
+            assert trio.current_time() - start < 2.0
+        finally:
+            raw.close()
+
+
+async def test_closed_raw_peer_detected() -> None:
+    async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.05) as sock:
+        events = sock.events()
+        endpoint = await sock.bind("tcp://127.0.0.1:*")
+        host, port = endpoint[len("tcp://"):].rsplit(":", 1)
+        raw = trio.socket.socket(stdlib_socket.AF_INET, stdlib_socket.SOCK_STREAM)
+        await raw.connect((host, int(port)))
+        await _raw_handshake(raw, SocketType.DEALER)
+        await _wait_event(events, EventKind.HANDSHAKE_SUCCEEDED, 5)
+        raw.close()
+        await _wait_event(events, EventKind.DISCONNECTED, 5)
+
+
+_PEER_SCRIPT = textwrap.dedent("""
+    import sys, zmq
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.DEALER)
+    s.connect(sys.argv[1])
+    s.send(b"ready")
+    print("sent", flush=True)
+    s.recv()  # blocks until stopped or killed
+""")
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP")
+async def test_stopped_pyzmq_process_detected_by_heartbeat() -> None:
+    """A libzmq peer whose process is frozen (SIGSTOP: socket open, nothing answers) is
+    dropped by our heartbeat timeout; the process is then killed by its pid."""
+    async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.05,
+                           heartbeat_timeout=0.3) as sock:
+        events = sock.events()
+        endpoint = await sock.bind("tcp://127.0.0.1:*")
+        proc = subprocess.Popen([sys.executable, "-c", _PEER_SCRIPT, endpoint],
+                                stdout=subprocess.PIPE)
+        try:
+            assert await trecv(sock, timeout=20) == [b"ready"]
+            await trio.sleep(0.3)  # heartbeats flow while the peer is alive
+            assert EventKind.DISCONNECTED not in _drain(events)
+            os.kill(proc.pid, signal.SIGSTOP)
+            event = await _wait_event(events, EventKind.DISCONNECTED, 10)
+            assert "heartbeat" in event.reason
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()

@@ -1,0 +1,296 @@
+"""Routing ids between zmtp and libzmq, and a REQ -> ROUTER -> DEALER -> REP broker built
+half from one and half from the other (both ways round)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+import zmtp
+
+from .conftest import endpoint_for, trecv, zbind, zmq, zrecv, zrecv_nowait, zsend, zsock
+
+TRANSPORTS = ["tcp", "ipc"]
+
+
+def _is_auto_id(routing_id: bytes) -> bool:
+    return len(routing_id) == 5 and routing_id[0] == 0
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_zmtp_router_sees_libzmq_ids(ctx: Any, ipc_dir: Path, transport: str) -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as router:
+        endpoint = await router.bind(endpoint_for(transport, ipc_dir))
+        named = zsock(ctx, "DEALER", routing_id=b"dealer-1")
+        anon1 = zsock(ctx, "DEALER")
+        anon2 = zsock(ctx, "REQ")
+        try:
+            for sock in (named, anon1, anon2):
+                sock.connect(endpoint)
+            await zsend(named, [b"from named"])
+            await zsend(anon1, [b"from anon1"])
+            await zsend(anon2, [b"from anon2"])
+            ids: dict[bytes, bytes] = {}
+            for _ in range(3):
+                got = await trecv(router)
+                ids[got[-1]] = got[0]
+            assert ids[b"from named"] == b"dealer-1"
+            assert _is_auto_id(ids[b"from anon1"]) and _is_auto_id(ids[b"from anon2"])
+            assert ids[b"from anon1"] != ids[b"from anon2"]
+            # Replies are routed by those ids, including the automatic ones.
+            await router.send_multipart([ids[b"from anon2"], b"", b"to anon2"])
+            await router.send_multipart([ids[b"from named"], b"to named"])
+            await router.send_multipart([ids[b"from anon1"], b"to anon1"])
+            assert await zrecv(anon2) == [b"to anon2"]
+            assert await zrecv(named) == [b"to named"]
+            assert await zrecv(anon1) == [b"to anon1"]
+        finally:
+            for sock in (named, anon1, anon2):
+                sock.close(linger=0)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_libzmq_router_sees_zmtp_ids(ctx: Any, ipc_dir: Path, transport: str) -> None:
+    router = zsock(ctx, "ROUTER")
+    try:
+        endpoint = zbind(router, endpoint_for(transport, ipc_dir))
+        async with zmtp.Socket(zmtp.DEALER, linger=0, routing_id=b"zmtp-dealer") as named, \
+                zmtp.Socket(zmtp.DEALER, linger=0) as anon, \
+                zmtp.Socket(zmtp.REQ, linger=0, routing_id="req-id") as req:
+            for sock in (named, anon, req):
+                await sock.connect(endpoint)
+            await named.send(b"named")
+            await anon.send(b"anon")
+            await req.send(b"req")
+            ids: dict[bytes, bytes] = {}
+            for _ in range(3):
+                got = await zrecv(router)
+                ids[got[-1]] = got[0]
+            assert ids[b"named"] == b"zmtp-dealer"
+            assert ids[b"req"] == b"req-id"
+            assert _is_auto_id(ids[b"anon"])
+            await zsend(router, [b"req-id", b"", b"reply"])
+            await zsend(router, [ids[b"anon"], b"to anon"])
+            await zsend(router, [b"zmtp-dealer", b"to named"])
+            assert await trecv(req) == [b"reply"]
+            assert await trecv(anon) == [b"to anon"]
+            assert await trecv(named) == [b"to named"]
+    finally:
+        router.close(linger=0)
+
+
+async def test_zmtp_router_mandatory_with_libzmq_peer(ctx: Any) -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0, router_mandatory=True) as router:
+        endpoint = await router.bind("tcp://127.0.0.1:*")
+        dealer = zsock(ctx, "DEALER", routing_id=b"known")
+        try:
+            dealer.connect(endpoint)
+            with pytest.raises(zmtp.HostUnreachable):
+                await router.send_multipart([b"unknown", b"x"])
+            await zsend(dealer, [b"hi"])
+            assert await trecv(router) == [b"known", b"hi"]
+            await router.send_multipart([b"known", b"x"])
+            assert await zrecv(dealer) == [b"x"]
+            dealer.close(linger=0)
+            with trio.fail_after(10):  # once the peer is gone, its id is unknown again
+                while True:
+                    try:
+                        await router.send_multipart([b"known", b"x"])
+                    except zmtp.HostUnreachable:
+                        break
+                    await trio.sleep(0.01)
+        finally:
+            dealer.close(linger=0)
+
+
+async def test_zmtp_router_handover_with_libzmq_peers(ctx: Any) -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0, router_handover=True) as router:
+        endpoint = await router.bind("tcp://127.0.0.1:*")
+        first = zsock(ctx, "DEALER", routing_id=b"same")
+        second = zsock(ctx, "DEALER", routing_id=b"same")
+        try:
+            first.connect(endpoint)
+            await zsend(first, [b"one"])
+            assert await trecv(router) == [b"same", b"one"]
+            second.connect(endpoint)
+            await zsend(second, [b"two"])
+            assert await trecv(router) == [b"same", b"two"]
+            await router.send_multipart([b"same", b"to the new one"])
+            assert await zrecv(second) == [b"to the new one"]
+            assert zrecv_nowait(first) is None
+        finally:
+            first.close(linger=0)
+            second.close(linger=0)
+
+
+async def test_zmtp_router_without_handover_keeps_first_peer(ctx: Any) -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as router:
+        endpoint = await router.bind("tcp://127.0.0.1:*")
+        first = zsock(ctx, "DEALER", routing_id=b"same")
+        second = zsock(ctx, "DEALER", routing_id=b"same")
+        try:
+            first.connect(endpoint)
+            await zsend(first, [b"one"])
+            assert await trecv(router) == [b"same", b"one"]
+            second.connect(endpoint)
+            await zsend(second, [b"two"])  # refused by the ROUTER: never delivered
+            await zsend(first, [b"three"])
+            assert await trecv(router) == [b"same", b"three"]
+            await router.send_multipart([b"same", b"to the first"])
+            assert await zrecv(first) == [b"to the first"]
+        finally:
+            first.close(linger=0)
+            second.close(linger=0)
+
+
+# -- brokers -----------------------------------------------------------------------------
+
+CLIENT_IDS = [b"client-a", b""]  # one named, one with an automatic id
+
+
+async def _zmtp_broker(frontend: zmtp.Socket, backend: zmtp.Socket,
+                       seen_ids: list[bytes]) -> None:
+    async def forward(src: zmtp.Socket, dst: zmtp.Socket, record: bool) -> None:
+        while True:
+            message = await src.recv_multipart()
+            if record:
+                seen_ids.append(message[0])
+            await dst.send_multipart(message)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(forward, frontend, backend, True)
+        nursery.start_soon(forward, backend, frontend, False)
+
+
+async def _libzmq_broker(frontend: Any, backend: Any, seen_ids: list[bytes]) -> None:
+    while True:
+        moved = False
+        message = zrecv_nowait(frontend)
+        if message is not None:
+            seen_ids.append(message[0])
+            await zsend(backend, message)
+            moved = True
+        message = zrecv_nowait(backend)
+        if message is not None:
+            await zsend(frontend, message)
+            moved = True
+        await trio.sleep(0 if moved else 0.002)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_zmtp_broker_libzmq_ends(ctx: Any, ipc_dir: Path, transport: str) -> None:
+    seen_ids: list[bytes] = []
+    clients = [zsock(ctx, "REQ", **({"routing_id": cid} if cid else {})) for cid in CLIENT_IDS]
+    workers = [zsock(ctx, "REP") for _ in range(2)]
+    try:
+        async with zmtp.Socket(zmtp.ROUTER, linger=0) as frontend, \
+                zmtp.Socket(zmtp.DEALER, linger=0) as backend, trio.open_nursery() as nursery:
+            front = await frontend.bind(endpoint_for(transport, ipc_dir))
+            back = await backend.bind(endpoint_for(transport, ipc_dir))
+            nursery.start_soon(_zmtp_broker, frontend, backend, seen_ids)
+            for sock in clients:
+                sock.connect(front)
+            for sock in workers:
+                sock.connect(back)
+
+            async def worker(sock: Any, name: bytes) -> None:
+                while True:
+                    request = await zrecv(sock, timeout=30)
+                    await zsend(sock, [name, *request])
+
+            for index, sock in enumerate(workers):
+                nursery.start_soon(worker, sock, b"w%d" % index)
+            with trio.fail_after(20):
+                for round_ in range(10):
+                    for index, sock in enumerate(clients):
+                        await zsend(sock, [b"c%d" % index, b"r%d" % round_])
+                    for index, sock in enumerate(clients):
+                        reply = await zrecv(sock)
+                        assert reply[0] in (b"w0", b"w1")
+                        assert reply[1:] == [b"c%d" % index, b"r%d" % round_]
+            nursery.cancel_scope.cancel()
+        assert b"client-a" in seen_ids
+        assert any(_is_auto_id(cid) for cid in seen_ids)
+        assert set(seen_ids) <= {b"client-a"} | {c for c in seen_ids if _is_auto_id(c)}
+    finally:
+        for sock in clients + workers:
+            sock.close(linger=0)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_libzmq_broker_zmtp_ends(ctx: Any, ipc_dir: Path, transport: str) -> None:
+    seen_ids: list[bytes] = []
+    frontend = zsock(ctx, "ROUTER")
+    backend = zsock(ctx, "DEALER")
+    try:
+        front = zbind(frontend, endpoint_for(transport, ipc_dir))
+        back = zbind(backend, endpoint_for(transport, ipc_dir))
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_libzmq_broker, frontend, backend, seen_ids)
+            async with zmtp.Socket(zmtp.REQ, linger=0, routing_id=b"client-a") as c0, \
+                    zmtp.Socket(zmtp.REQ, linger=0) as c1, \
+                    zmtp.Socket(zmtp.REP, linger=0) as w0, \
+                    zmtp.Socket(zmtp.REP, linger=0) as w1:
+                clients = [c0, c1]
+                for sock in clients:
+                    await sock.connect(front)
+                for sock in (w0, w1):
+                    await sock.connect(back)
+
+                async def worker(sock: zmtp.Socket, name: bytes) -> None:
+                    while True:
+                        request = await sock.recv_multipart()
+                        await sock.send_multipart([name, *request])
+
+                nursery.start_soon(worker, w0, b"w0")
+                nursery.start_soon(worker, w1, b"w1")
+                with trio.fail_after(20):
+                    for round_ in range(10):
+                        for index, sock in enumerate(clients):
+                            await sock.send_multipart([b"c%d" % index, b"r%d" % round_])
+                        for index, sock in enumerate(clients):
+                            reply = await sock.recv_multipart()
+                            assert reply[0] in (b"w0", b"w1")
+                            assert reply[1:] == [b"c%d" % index, b"r%d" % round_]
+                nursery.cancel_scope.cancel()
+        assert b"client-a" in seen_ids
+        assert any(_is_auto_id(cid) for cid in seen_ids)
+    finally:
+        frontend.close(linger=0)
+        backend.close(linger=0)
+
+
+async def test_zmtp_dealer_round_robins_libzmq_reps(ctx: Any) -> None:
+    """DEALER spreads requests over REP workers and gets each reply with its envelope."""
+    workers = [zsock(ctx, "REP") for _ in range(3)]
+    try:
+        async with zmtp.Socket(zmtp.DEALER, linger=0) as dealer:
+            endpoint = await dealer.bind("tcp://127.0.0.1:*")
+            for sock in workers:
+                sock.connect(endpoint)
+            # Wait for all three handshakes before sending, so none is skipped.
+            with trio.fail_after(10):
+                while len([p for p in dealer._pipes if p.ready]) < 3:  # type: ignore[attr-defined]
+                    for sock in workers:
+                        sock.getsockopt(zmq.EVENTS)
+                    await trio.sleep(0.005)
+            for index in range(30):
+                await dealer.send_multipart([b"", b"%d" % index])
+            counts = []
+            for sock in workers:
+                got = 0
+                while got < 10:
+                    request = await zrecv(sock)
+                    await zsend(sock, request)
+                    got += 1
+                counts.append(got)
+                assert zrecv_nowait(sock) is None
+            replies = [await trecv(dealer) for _ in range(30)]
+            assert sorted(int(r[1]) for r in replies) == list(range(30))
+            assert all(r[0] == b"" for r in replies)
+    finally:
+        for sock in workers:
+            sock.close(linger=0)
