@@ -250,3 +250,17 @@ def test_feed_accepts_any_buffer() -> None:
     dec.feed(view[:half], events)
     dec.feed(bytearray(view[half:].tobytes()), events)
     assert events[:2] == [Message([body]), Message([b"abcd"])]
+
+
+def test_bad_frame_leaves_no_half_message() -> None:
+    enc = FrameEncoder()
+    enc.messages([[b"ok"]])
+    big = b"B" * ZERO_COPY_THRESHOLD
+    for bad in ([b"a", big, 123], [b"a", 1.5], [object()]):
+        with pytest.raises(TypeError):
+            enc.messages([[b"fine"], bad])
+    with pytest.raises(ValueError):
+        enc.messages([[b"x", b"y"], []])
+    assert b"".join(bytes(c) for c in enc.drain()) == (
+        b"\x00\x02ok" + b"\x00\x04fine" * 3 + b"\x01\x01x\x00\x01y"
+    )

@@ -315,3 +315,16 @@ def test_large_message_before_handshake_refused_from_header() -> None:
     conn = Connection(SocketType.PULL)
     with pytest.raises(ProtocolError, match="before the handshake"):
         conn.receive_data(peer_greeting() + b"\x02" + (1 << 30).to_bytes(8, "big") + b"x")
+
+
+def test_authenticate_callable_raising_closes_connection() -> None:
+    def broken(user: bytes, password: bytes) -> bool:
+        raise KeyError("user database down")
+
+    a = Connection(SocketType.PUSH, mechanism=PlainClientMechanism(b"u", b"p"))
+    b = Connection(SocketType.PULL, mechanism=PlainServerMechanism(broken))
+    with pytest.raises(KeyError):
+        exchange(a, b, [])
+    assert b.closed
+    with pytest.raises(ProtocolError, match="KeyError"):
+        b.receive_data(b"x")

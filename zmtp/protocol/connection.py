@@ -209,6 +209,12 @@ class Connection:
         except ProtocolError as exc:
             self._fail(exc, events)
             raise
+        except Exception as exc:
+            # Not the peer's fault (e.g. a PLAIN authenticate callable raised): the
+            # state is unknown, so close for good, and let the real error through.
+            self._closed = True
+            self._failure = f"{type(exc).__name__} while processing input: {exc}"
+            raise
         return events
 
     def pending_frame_buffer(self) -> memoryview | None:

@@ -460,38 +460,55 @@ class FrameEncoder:
         short_more = _SHORT_MORE
         short_last = _SHORT_LAST
         pack_long = _pack_long
-        for frames in messages:
-            last = len(frames) - 1
-            if last < 0:
-                raise ValueError("a message needs at least one frame")
-            if last:
-                for frame in frames[:last]:
-                    t = type(frame)
-                    if t is not bytes and t is not bytearray:
-                        frame = _as_octets(frame)
-                    n = len(frame)
-                    if n < 256:
-                        out += short_more[n]
-                        out += frame
-                    else:
-                        out += pack_long(3, n)
-                        if n < threshold:
+        # Where the current multipart message started, so a frame the caller got wrong
+        # (TypeError) cannot leave half a message on the wire.  A single-frame message
+        # fails, if at all, before anything is written.
+        start_out: bytearray | None = None
+        mark = 0
+        chunk_mark = 0
+        try:
+            for frames in messages:
+                last = len(frames) - 1
+                if last < 0:
+                    raise ValueError("a message needs at least one frame")
+                if last:
+                    start_out = out
+                    mark = len(out)
+                    chunk_mark = len(self._chunks)
+                    for frame in frames[:last]:
+                        t = type(frame)
+                        if t is not bytes and t is not bytearray:
+                            frame = _as_octets(frame)
+                        n = len(frame)
+                        if n < 256:
+                            out += short_more[n]
                             out += frame
                         else:
-                            self._chunks += (out, frame)
-                            out = self._out = bytearray()
-            frame = frames[last]
-            t = type(frame)
-            if t is not bytes and t is not bytearray:
-                frame = _as_octets(frame)
-            n = len(frame)
-            if n < 256:
-                out += short_last[n]
-                out += frame
-            else:
-                out += pack_long(2, n)
-                if n < threshold:
+                            out += pack_long(3, n)
+                            if n < threshold:
+                                out += frame
+                            else:
+                                self._chunks += (out, frame)
+                                out = self._out = bytearray()
+                frame = frames[last]
+                t = type(frame)
+                if t is not bytes and t is not bytearray:
+                    frame = _as_octets(frame)
+                n = len(frame)
+                if n < 256:
+                    out += short_last[n]
                     out += frame
                 else:
-                    self._chunks += (out, frame)
-                    out = self._out = bytearray()
+                    out += pack_long(2, n)
+                    if n < threshold:
+                        out += frame
+                    else:
+                        self._chunks += (out, frame)
+                        out = self._out = bytearray()
+                start_out = None
+        except BaseException:
+            if start_out is not None:
+                del self._chunks[chunk_mark:]
+                del start_out[mark:]
+                self._out = start_out
+            raise
