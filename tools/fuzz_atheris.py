@@ -64,8 +64,10 @@ def test_one_input(data: bytes) -> None:
         for i in range(0, len(payload), step):
             conn.receive_data(payload[i : i + step])
             conn.data_to_send()
-            if conn.buffered > max(bound, 64):
+            if conn.maxmsgsize >= 0 and conn.buffered > max(bound, 64):
                 raise AssertionError(f"buffered {conn.buffered} > {bound}")
+            if conn.allocated > max(2 * conn.buffered, 1 << 20) + LARGE_FRAME + 9:
+                raise AssertionError(f"allocated {conn.allocated} for {conn.buffered} octets")
             view = conn.pending_frame_buffer()
             if view is not None and len(view) > 1 << 21:
                 raise AssertionError("oversized pending frame buffer")

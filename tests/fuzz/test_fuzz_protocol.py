@@ -110,12 +110,20 @@ ZMTP2 = (
 )
 
 
-def _bound(conn: Connection) -> int:
-    # An incomplete small frame is kept whole (< LARGE_FRAME + header); a large body
-    # only holds what has arrived; the greeting never more than 64 octets.
-    limit = conn.maxmsgsize
-    small = LARGE_FRAME + 9
-    return small if limit < 0 else min(small, limit + 9)
+FIRST_LARGE_ALLOC = 1 << 20
+
+
+def check_bounds(buffered: int, allocated: int, limit: int) -> None:
+    """The input-buffer invariants.
+
+    An incomplete small frame is kept whole (< LARGE_FRAME + 9 octets); a large body holds
+    only what has arrived, in a buffer at most twice that (or the first 1 MiB); with a
+    limit nothing beyond one frame of it (+ header) is held; the greeting is <= 64 octets.
+    """
+    if limit >= 0:
+        assert buffered <= max(limit + 9, 64), (buffered, limit)
+    assert allocated <= max(2 * buffered, FIRST_LARGE_ALLOC) + LARGE_FRAME + 9, (
+        allocated, buffered)
 
 
 def feed(conn: Connection, data: bytes, cuts: list[int]) -> None:
@@ -129,7 +137,7 @@ def feed(conn: Connection, data: bytes, cuts: list[int]) -> None:
             pos += size
             events = conn.receive_data(chunk)
             assert all(isinstance(e, Event) for e in events)
-            assert conn.buffered <= max(_bound(conn), 64), conn.buffered
+            check_bounds(conn.buffered, conn.allocated, conn.maxmsgsize)
             conn.data_to_send()
         conn.receive_data(b"")
     except ProtocolError as exc:
@@ -251,10 +259,60 @@ def test_frame_decoder(data: bytes, cuts: list[int], v2: bool, subs: bool, limit
         for size in [*cuts, len(data)]:
             dec.feed(data[pos : pos + size], events)
             pos += size
-            bound = LARGE_FRAME + 9 if limit < 0 else min(LARGE_FRAME + 9, limit + 9)
-            assert dec.buffered <= bound
+            check_bounds(dec.buffered, dec.allocated, limit)
             view = dec.pending_buffer()
             if view is not None:
                 assert len(view) <= 1 << 21
     except ProtocolError:
         pass
+
+
+def _large_transcript() -> bytes:
+    a = Connection(SocketType.PUSH)
+    b = Connection(SocketType.PULL)
+    sent = bytearray()
+    for _ in range(10):
+        da = b"".join(bytes(c) for c in a.data_to_send())
+        db = b"".join(bytes(c) for c in b.data_to_send())
+        sent += da
+        if da:
+            b.receive_data(da)
+        if db:
+            a.receive_data(db)
+    a.send_messages([[b"head", b"L" * (LARGE_FRAME + 100)], [b"tail"], [b"\x07" * 300]])
+    sent += b"".join(bytes(c) for c in a.data_to_send())
+    return bytes(sent)
+
+
+LARGE = _large_transcript()
+
+
+@settings(max_examples=150, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.lists(mutation, max_size=4), st.lists(st.integers(1, 40_000), min_size=1, max_size=30),
+       st.sampled_from([-1, 70_000, LARGE_FRAME + 200]))
+def test_large_frames_via_pending_buffer(mutations: list[tuple[str, int, int]],
+                                         reads: list[int], limit: int) -> None:
+    """A driver that recv_into()s large bodies: the two input paths must agree on bounds."""
+    data = mutate(LARGE, mutations)
+    conn = Connection(SocketType.PULL, maxmsgsize=limit)
+    pos = 0
+    i = 0
+    try:
+        while pos < len(data):
+            want = reads[i % len(reads)]
+            i += 1
+            view = conn.pending_frame_buffer()
+            if view is not None:
+                n = min(len(view), want, len(data) - pos)
+                view[:n] = data[pos : pos + n]
+                events = conn.frame_data_received(n)
+            else:
+                n = min(want, len(data) - pos)
+                events = conn.receive_data(data[pos : pos + n])
+            pos += n
+            assert all(isinstance(e, Event) for e in events)
+            check_bounds(conn.buffered, conn.allocated, limit)
+        conn.receive_data(b"")
+    except ProtocolError:
+        assert conn.closed

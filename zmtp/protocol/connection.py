@@ -187,6 +187,12 @@ class Connection:
         dec = self._decoder
         return len(self._greet) if dec is None else dec.buffered
 
+    @property
+    def allocated(self) -> int:
+        """Octets of input buffers held (the fuzz suite checks it against ``buffered``)."""
+        dec = self._decoder
+        return len(self._greet) if dec is None else dec.allocated
+
     # -- input ------------------------------------------------------------------------
 
     def receive_data(self, data: bytes | bytearray | memoryview) -> list[Event]:

@@ -148,6 +148,12 @@ class FrameDecoder:
         return len(self._tail) + self._large_filled
 
     @property
+    def allocated(self) -> int:
+        """Octets of input buffers held: bounded by what arrived, never by a header's claim."""
+        large = self._large
+        return len(self._tail) + (len(large) if large is not None else 0)
+
+    @property
     def mid_message(self) -> bool:
         return bool(self._tail or self._parts or self._large is not None)
 
