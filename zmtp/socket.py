@@ -570,6 +570,10 @@ class Socket:
         self._install(pipe)
         self._pattern.attach(pipe)
         if not self._peer_ready(pipe):
+            # Refused (PAIR already paired, ROUTER id taken): unhook the pipe, or what the
+            # refused peer writes would still reach our pattern through on_readable.
+            self._pattern.detach(pipe)
+            pipe.on_readable = pipe.on_writable = _ignore_pipe
             self._pipes.discard(pipe)
             return False
         self._events.emit(EventKind.HANDSHAKE_SUCCEEDED, endpoint, "inproc")
@@ -690,4 +694,8 @@ def _peer_name(address: Any) -> str:
 
 
 def _no_subscription(topic: bytes, subscribe: bool) -> None:
+    return None
+
+
+def _ignore_pipe(pipe: Pipe) -> None:
     return None
