@@ -13,11 +13,11 @@ from __future__ import annotations
 import logging
 import socket as stdlib_socket
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
 
 import trio
 
 from .errors import ProtocolError
+from .monitor import EventKind, EventSink
 from .options import Options
 from .pipe import Message, Pipe
 from .protocol import (
@@ -35,9 +35,6 @@ from .protocol import (
 )
 from .protocol import Message as MessageEvent
 from .protocol.sockettypes import SocketType
-
-if TYPE_CHECKING:
-    from .monitor import EventSink
 
 __all__ = ["Engine", "make_mechanism"]
 
@@ -145,6 +142,12 @@ class Engine:
     # -- the connection's life -----------------------------------------------------------
 
     async def run(self) -> None:
+        try:
+            await self._run_scoped()
+        finally:
+            self._finish()  # also when an outer scope (the socket closing) cancelled us
+
+    async def _run_scoped(self) -> None:
         with trio.CancelScope() as scope:
             self._cancel_scope = scope
             try:
@@ -161,7 +164,6 @@ class Engine:
                 self.close_reason = self.close_reason or (
                     "peer refused: the socket already has that peer or routing id"
                 )
-        self._finish()
 
     def _finish(self) -> None:
         reason = self.close_reason or "closed by peer"
@@ -171,7 +173,9 @@ class Engine:
             self.unwire(pipe)
             self._detach(self, pipe)
             self.pipe = None
-            self.events.disconnected(self.endpoint, self.peer_address, reason)
+        else:
+            self.events.emit(EventKind.HANDSHAKE_FAILED, self.endpoint, self.peer_address, reason)
+        self.events.disconnected(self.endpoint, self.peer_address, reason)
         self.idle.set()
         level = logging.DEBUG if reason in ("closed by peer", "closed locally") else logging.INFO
         log.log(level, "zmtp: connection %s (%s) closed: %s", self.peer_address, self.endpoint,
@@ -193,13 +197,19 @@ class Engine:
         leftover = await self._handshake()
         assert self.pipe is not None  # wired by the socket's attach (see wire())
         self._deliver(leftover)
+        failure: BaseException | None = None
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._writer, nursery.cancel_scope)
             if self.options.heartbeat_ivl > 0:
                 self._start_watchdog()
-            await self._reader()
+            try:
+                await self._reader()
+            except (ProtocolError, OSError) as exc:
+                failure = exc  # raised below, outside the nursery, unwrapped
             nursery.cancel_scope.cancel()
+        if failure is not None:
+            raise failure
 
     def _start_watchdog(self) -> None:
         if not self._watchdog_running and self._nursery is not None:
@@ -306,6 +316,8 @@ class Engine:
         except OSError as exc:
             self.close_reason = self.close_reason or f"connection lost: {exc.strerror or exc}"
             cancel_scope.cancel()
+        except (ProtocolError, RuntimeError):
+            cancel_scope.cancel()  # the reader found the violation and reports it
 
     async def _send_buffers(self, buffers: list[bytes | bytearray | memoryview]) -> None:
         sock = self.sock

@@ -14,7 +14,7 @@ from typing import Protocol
 from .pipe import Message, Pipe
 from .protocol.sockettypes import SocketType
 
-__all__ = ["InprocPipe", "InprocPeer", "Registry", "REGISTRY", "join"]
+__all__ = ["InprocPipe", "InprocPeer", "Registry", "REGISTRY", "complete", "open_pair"]
 
 
 class InprocPeer(Protocol):
@@ -26,6 +26,8 @@ class InprocPeer(Protocol):
     def _inproc_limits(self) -> tuple[int, int, bytes]: ...
 
     def _inproc_attach(self, pipe: Pipe, endpoint: str, locally_initiated: bool) -> bool: ...
+
+    def _inproc_ready(self, pipe: Pipe) -> bool: ...
 
     def _inproc_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None: ...
 
@@ -81,12 +83,14 @@ class InprocPipe(Pipe):
             peer.on_readable(peer)
 
 
-def join(
-    connecter: InprocPeer, binder: InprocPeer, endpoint: str
-) -> tuple[InprocPipe, InprocPipe] | None:
-    """Create the pipe pair between two sockets; None if either side refuses the peer."""
+def open_pair(
+    connecter: InprocPeer, endpoint: str, binder: InprocPeer | None
+) -> tuple[InprocPipe, InprocPipe]:
+    """Create the pipe pair for a connect.  With no binder yet (connect before bind) the
+    limits are the connecter's own on both ends, as in libzmq, and the pair is completed
+    by ``complete`` when the name is bound."""
     c_snd, c_rcv, c_id = connecter._inproc_limits()
-    b_snd, b_rcv, b_id = binder._inproc_limits()
+    b_snd, b_rcv = (c_snd, c_rcv) if binder is None else binder._inproc_limits()[:2]
     c_pipe = InprocPipe(out_limit=_sum_hwm(c_snd, b_rcv), in_limit=0, endpoint=endpoint,
                         locally_initiated=True)
     b_pipe = InprocPipe(out_limit=_sum_hwm(b_snd, c_rcv), in_limit=0, endpoint=endpoint)
@@ -94,20 +98,27 @@ def join(
     b_pipe.peer = c_pipe
     b_pipe.inq = c_pipe.outq
     c_pipe.inq = b_pipe.outq
-    for pipe, other, other_id in ((c_pipe, binder, b_id), (b_pipe, connecter, c_id)):
-        pipe.is_inproc = True
-        pipe.routing_id = other_id
-        pipe.peer_socket_type = other.socket_type
-    c_pipe.send_subscription = lambda topic, sub: binder._inproc_subscription(b_pipe, topic, sub)
+    c_pipe.is_inproc = b_pipe.is_inproc = True
+    b_pipe.routing_id = c_id
+    b_pipe.peer_socket_type = connecter.socket_type
     b_pipe.send_subscription = lambda topic, sub: connecter._inproc_subscription(
         c_pipe, topic, sub
     )
-    if not binder._inproc_attach(b_pipe, endpoint, False):
-        return None
-    if not connecter._inproc_attach(c_pipe, endpoint, True):
-        b_pipe.terminated = True
-        return None
     return c_pipe, b_pipe
+
+
+def complete(
+    pair: tuple[InprocPipe, InprocPipe], connecter: InprocPeer, binder: InprocPeer
+) -> bool:
+    """Join the binder to a pair; False (and the pair terminated) if a side refuses."""
+    c_pipe, b_pipe = pair
+    c_pipe.routing_id = binder._inproc_limits()[2]
+    c_pipe.peer_socket_type = binder.socket_type
+    c_pipe.send_subscription = lambda topic, sub: binder._inproc_subscription(b_pipe, topic, sub)
+    if not binder._inproc_attach(b_pipe, b_pipe.endpoint, False):
+        c_pipe.terminated = b_pipe.terminated = True
+        return False
+    return connecter._inproc_ready(c_pipe)
 
 
 class Registry:
@@ -115,7 +126,7 @@ class Registry:
 
     def __init__(self) -> None:
         self.bound: dict[str, InprocPeer] = {}
-        self.waiting: dict[str, list[InprocPeer]] = {}
+        self.waiting: dict[str, list[tuple[InprocPeer, tuple[InprocPipe, InprocPipe]]]] = {}
 
     def bind(self, name: str, peer: InprocPeer) -> bool:
         if name in self.bound:
@@ -127,19 +138,23 @@ class Registry:
         if self.bound.get(name) is peer:
             del self.bound[name]
 
-    def take_waiting(self, name: str) -> list[InprocPeer]:
+    def take_waiting(self, name: str) -> list[tuple[InprocPeer, tuple[InprocPipe, InprocPipe]]]:
         return self.waiting.pop(name, [])
 
-    def wait_for(self, name: str, peer: InprocPeer) -> None:
-        self.waiting.setdefault(name, []).append(peer)
+    def wait_for(self, name: str, peer: InprocPeer, pair: tuple[InprocPipe, InprocPipe]) -> None:
+        self.waiting.setdefault(name, []).append((peer, pair))
 
-    def forget(self, peer: InprocPeer) -> None:
-        for name in [name for name, holder in self.bound.items() if holder is peer]:
-            del self.bound[name]
-        for name, peers in list(self.waiting.items()):
-            if peer in peers:
-                peers.remove(peer)
-            if not peers:
+    def forget(self, peer: InprocPeer, pipe: InprocPipe | None = None) -> None:
+        """Drop a socket's bindings and pending connects (or just one pending pipe)."""
+        if pipe is None:
+            for name in [name for name, holder in self.bound.items() if holder is peer]:
+                del self.bound[name]
+        for name, entries in list(self.waiting.items()):
+            entries[:] = [
+                (who, pair) for who, pair in entries
+                if who is not peer or (pipe is not None and pair[0] is not pipe)
+            ]
+            if not entries:
                 del self.waiting[name]
 
 

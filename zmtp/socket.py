@@ -126,6 +126,7 @@ class Socket:
         self._options = Options(**options)
         self._pattern = make_pattern(kind, self._options)
         self._closed = False
+        self._shut_down = False
         self._entered = False
         self._nursery: trio.Nursery | None = None
         self._nursery_manager: Any = None
@@ -187,8 +188,11 @@ class Socket:
         try:
             await self.aclose()
         finally:
-            result: bool | None = await self._nursery_manager.__aexit__(exc_type, exc, tb)
-        return result
+            self._shutdown()
+            # The body's own exception is not handed to the nursery: our background tasks
+            # never raise, and a user's `except zmtp.Again` must not meet an ExceptionGroup.
+            await self._nursery_manager.__aexit__(None, None, None)
+        return None
 
     async def aclose(self) -> None:
         """Close: keep sending what is queued for up to ``linger`` seconds, then drop it."""
@@ -197,31 +201,30 @@ class Socket:
         self._closed = True
         self._recv_lot.unpark_all()
         self._send_lot.unpark_all()
-        linger = self._options.linger
-        if linger != 0:
-            with trio.move_on_after(linger if linger > 0 else math.inf):
-                await self._flush()
-        self._shutdown()
+        try:
+            linger = self._options.linger
+            if linger != 0:
+                with trio.move_on_after(linger if linger > 0 else math.inf):
+                    await self._flush()
+        finally:
+            self._shutdown()
 
     async def _flush(self) -> None:
+        """Wait until every queued outgoing message has been written to its connection."""
         while True:
-            busy = [
-                engine
-                for engine in self._engines
-                if engine.pipe is not None and (engine.pipe.outq or not engine.idle.is_set())
-            ]
+            busy = [e for e in self._engines if e.pipe is not None and not e.idle.is_set()]
             if busy:
                 await busy[0].idle.wait()
                 continue
-            waiting = [
-                c for c in self._connecters.values()
-                if c.engine is None and c.pipe is not None and c.pipe.outq
-            ]
-            if not waiting:
+            if not any(p.outq for p in self._pipes if not p.terminated and not p.is_inproc):
                 return
-            await trio.sleep(0.01)  # a connection is being (re)made; poll for it
+            await trio.sleep(0.01)  # a connection is still being made: poll for it
 
     def _shutdown(self) -> None:
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._closed = True
         inproc.REGISTRY.forget(self)
         for binding in self._bindings.values():
             self._end_binding(binding)
@@ -327,7 +330,7 @@ class Socket:
         self, sock: trio.socket.SocketType, endpoint: str, peer: str, connecter: _Connecter | None
     ) -> Engine:
         def attach(engine: Engine, event: HandshakeComplete) -> Pipe | None:
-            if self._closed:
+            if self._shut_down:  # while lingering, new connections may still drain queues
                 return None
             if connecter is not None and connecter.pipe is not None:
                 pipe = connecter.pipe
@@ -345,7 +348,7 @@ class Socket:
             return pipe
 
         def detach(engine: Engine, pipe: Pipe) -> None:
-            if connecter is not None and connecter.pipe is pipe and not self._closed:
+            if connecter is not None and connecter.pipe is pipe and not self._shut_down:
                 pipe.ready = False  # keeps its queue for the next connection
                 if self._pattern.queues_before_connect:
                     return
@@ -386,9 +389,9 @@ class Socket:
                 raise EndpointError(f"cannot bind {endpoint}: address already in use")
             binding = _Binding(endpoint, None)
             self._bindings[endpoint] = binding
-            for waiting in inproc.REGISTRY.take_waiting(parsed.path):
-                if isinstance(waiting, Socket):
-                    waiting._inproc_connect_now(parsed.path, endpoint)
+            for waiting, pair in inproc.REGISTRY.take_waiting(parsed.path):
+                if inproc.complete(pair, waiting, self):
+                    binding.inproc_pipes.append(pair[1])
             self.last_endpoint = endpoint
             self._events.emit(EventKind.LISTENING, endpoint)
             await trio.lowlevel.checkpoint()
@@ -411,6 +414,12 @@ class Socket:
     async def _accept_loop(self, binding: _Binding) -> None:
         listener = binding.listener
         assert listener is not None
+        try:
+            await self._accept_connections(binding, listener)
+        finally:
+            listener.close()  # here, once nothing waits on it any more
+
+    async def _accept_connections(self, binding: _Binding, listener: Listener) -> None:
         with binding.scope:
             async with trio.open_nursery() as nursery:
                 while True:
@@ -443,9 +452,7 @@ class Socket:
         binding.scope.cancel()
         for engine in list(binding.engines):
             engine.close("unbound")
-        if binding.listener is not None:
-            binding.listener.close()
-        else:
+        if binding.listener is None:
             parsed = parse_endpoint(binding.endpoint)
             inproc.REGISTRY.unbind(parsed.path, self)
             for pipe in binding.inproc_pipes:
@@ -465,11 +472,7 @@ class Socket:
         self._connecters[endpoint] = connecter
         self.last_endpoint = endpoint
         if parsed.transport == "inproc":
-            binder = inproc.REGISTRY.bound.get(parsed.path)
-            if binder is None:
-                inproc.REGISTRY.wait_for(parsed.path, self)
-            else:
-                self._inproc_connect_now(parsed.path, endpoint)
+            self._inproc_connect(connecter)
             await trio.lowlevel.checkpoint()
             return
         if self._pattern.queues_before_connect and not self._options.immediate:
@@ -506,7 +509,7 @@ class Socket:
                         connecter.engine = None
                     if engine.pipe is None and "handshake" not in engine.close_reason:
                         delay = options.reconnect_ivl
-                if options.reconnect_ivl < 0 or self._closed:
+                if options.reconnect_ivl < 0 or self._shut_down:
                     return
                 base = options.reconnect_ivl
                 jitter = random.uniform(0, base) if base > 0 else 0.0
@@ -533,33 +536,34 @@ class Socket:
         for pipe in (connecter.pipe, connecter.inproc_pipe):
             if pipe is not None:
                 self._terminate_pipe(pipe)
-        if connecter.parsed.transport == "inproc":
-            waiting = inproc.REGISTRY.waiting.get(connecter.parsed.path)
-            if waiting and self in waiting:
-                waiting.remove(self)
+        if isinstance(connecter.inproc_pipe, inproc.InprocPipe):
+            inproc.REGISTRY.forget(self, connecter.inproc_pipe)
 
     # -- inproc --------------------------------------------------------------------------
 
-    def _inproc_connect_now(self, name: str, endpoint: str) -> None:
+    def _inproc_connect(self, connecter: _Connecter) -> None:
+        name = connecter.parsed.path
         binder = inproc.REGISTRY.bound.get(name)
-        connecter = self._connecters.get(endpoint)
-        if binder is None or connecter is None or self._closed:
-            return
-        pair = inproc.join(self, binder, endpoint)
-        if pair is None:
-            log.warning("zmtp: inproc peer on %s refused the connection", endpoint)
-            return
-        connecter.inproc_pipe = pair[0]
-        if isinstance(binder, Socket):
-            binder_binding = binder._bindings.get(endpoint)
-            if binder_binding is not None:
-                binder_binding.inproc_pipes.append(pair[1])
+        pair = inproc.open_pair(self, connecter.endpoint, binder)
+        c_pipe = pair[0]
+        connecter.inproc_pipe = c_pipe
+        self._install(c_pipe)
+        self._pattern.attach(c_pipe)
+        if binder is None:
+            inproc.REGISTRY.wait_for(name, self, pair)
+            if self._send_lot:
+                self._send_lot.unpark_all()
+        elif inproc.complete(pair, self, binder) and isinstance(binder, Socket):
+            binding = binder._bindings.get(connecter.endpoint)
+            if binding is not None:
+                binding.inproc_pipes.append(pair[1])
 
     def _inproc_limits(self) -> tuple[int, int, bytes]:
         options = self._options
         return options.sndhwm, options.rcvhwm, options.routing_id
 
     def _inproc_attach(self, pipe: Pipe, endpoint: str, locally_initiated: bool) -> bool:
+        """The binder's end of an inproc pair arrives: accept the peer or refuse it."""
         if self._closed:
             return False
         peer_type = pipe.peer_socket_type
@@ -576,7 +580,20 @@ class Socket:
             pipe.on_readable = pipe.on_writable = _ignore_pipe
             self._pipes.discard(pipe)
             return False
+        self._events.emit(EventKind.ACCEPTED, endpoint, "inproc")
         self._events.emit(EventKind.HANDSHAKE_SUCCEEDED, endpoint, "inproc")
+        if pipe.inq:
+            self._on_readable(pipe)
+        return True
+
+    def _inproc_ready(self, pipe: Pipe) -> bool:
+        """The connecter's end: the binder accepted, so the peer is known now."""
+        if self._closed or pipe.terminated:
+            return False
+        if not self._peer_ready(pipe):
+            self._terminate_pipe(pipe)
+            return False
+        self._events.emit(EventKind.HANDSHAKE_SUCCEEDED, pipe.endpoint, "inproc")
         if pipe.inq:
             self._on_readable(pipe)
         return True
