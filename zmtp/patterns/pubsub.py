@@ -109,7 +109,12 @@ class Pub(Pattern):
             self.topics.remove(pipe, topic)
 
     def send(self, message: Message) -> bool:
-        peers = self.topics.match(message[0])
+        first = message[0]
+        if type(first) is not bytes:
+            # A large frame arrives as a zero-copy memoryview, unhashable if writable
+            # (bytearray, numpy): match on a bytes copy of the longest prefix needed.
+            first = bytes(first[: max(self.topics.lengths, default=0)])
+        peers = self.topics.match(first)
         if peers:
             for pipe in peers:
                 if pipe.has_room() and not pipe.terminated:
