@@ -73,6 +73,13 @@ class InprocPipe(Pipe):
         return message
 
     def write(self, message: Message) -> None:
+        for frame in message:
+            if type(frame) is not bytes:
+                # A zero-copy view of the sender's buffer (large frames, see socket._frame)
+                # must not reach the receiver: it is promised bytes, and the sender may
+                # reuse its buffer once send() returned.
+                message = [f if type(f) is bytes else bytes(f) for f in message]
+                break
         outq = self.outq
         if self.conflate or self.peer.conflate:
             outq.clear()
@@ -116,7 +123,11 @@ def complete(
     c_pipe.peer_socket_type = binder.socket_type
     c_pipe.send_subscription = lambda topic, sub: binder._inproc_subscription(b_pipe, topic, sub)
     if not binder._inproc_attach(b_pipe, b_pipe.endpoint, False):
-        c_pipe.terminated = b_pipe.terminated = True
+        # Refused (second PAIR, ROUTER id taken): the connecter's socket must drop its end
+        # too, or its pattern would keep sending into a pipe nobody reads.
+        b_pipe.terminated = True
+        c_pipe.on_peer_gone(c_pipe)
+        c_pipe.terminated = True
         return False
     return connecter._inproc_ready(c_pipe)
 
