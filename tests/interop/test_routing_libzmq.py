@@ -294,3 +294,54 @@ async def test_zmtp_dealer_round_robins_libzmq_reps(ctx: Any) -> None:
     finally:
         for sock in workers:
             sock.close(linger=0)
+
+
+async def test_zmtp_req_correlate_against_libzmq_rep(ctx: Any) -> None:
+    rep = zsock(ctx, "REP")
+    try:
+        endpoint = zbind(rep, "tcp://127.0.0.1:*")
+        async with zmtp.Socket(zmtp.REQ, linger=0, req_relaxed=True,
+                               req_correlate=True) as req:
+            await req.connect(endpoint)
+            await req.send(b"1")
+            await req.send(b"2")  # relaxed: allowed before the reply to "1"
+            assert await zrecv(rep) == [b"1"]
+            await zsend(rep, [b"reply 1"])  # stale: its request id no longer matches
+            assert await zrecv(rep) == [b"2"]
+            await zsend(rep, [b"reply 2"])
+            assert await trecv(req) == [b"reply 2"]
+    finally:
+        rep.close(linger=0)
+
+
+async def test_libzmq_req_correlate_against_zmtp_rep(ctx: Any) -> None:
+    req = zsock(ctx, "REQ", req_relaxed=1, req_correlate=1)
+    try:
+        async with zmtp.Socket(zmtp.REP, linger=0) as rep:
+            req.connect(await rep.bind("tcp://127.0.0.1:*"))
+            await zsend(req, [b"1"])
+            await zsend(req, [b"2"])
+            assert await trecv(rep) == [b"1"]
+            await rep.send(b"reply 1")
+            assert await trecv(rep) == [b"2"]
+            await rep.send(b"reply 2")
+            assert await zrecv(req) == [b"reply 2"]
+    finally:
+        req.close(linger=0)
+
+
+async def test_zmtp_req_relaxed_against_libzmq_router(ctx: Any) -> None:
+    """The ROUTER sees REQ_CORRELATE's envelope: [id, 4-byte request id, '', body]."""
+    router = zsock(ctx, "ROUTER")
+    try:
+        endpoint = zbind(router, "tcp://127.0.0.1:*")
+        async with zmtp.Socket(zmtp.REQ, linger=0, req_relaxed=True, req_correlate=True,
+                               routing_id=b"r") as req:
+            await req.connect(endpoint)
+            await req.send(b"q")
+            got = await zrecv(router)
+            assert got[0] == b"r" and len(got[1]) == 4 and got[2:] == [b"", b"q"]
+            await zsend(router, [*got[:3], b"a"])
+            assert await trecv(req) == [b"a"]
+    finally:
+        router.close(linger=0)

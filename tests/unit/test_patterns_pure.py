@@ -440,3 +440,16 @@ def test_xsub_sends_subscriptions_as_messages_and_upstream() -> None:
     assert list(a.outq) == [[b"\x02other", b"x"]]
     a.deliver([[b"anything"]])  # XSUB does not filter what it was sent
     assert xsub.recv() == [b"anything"]
+
+
+def test_xsub_subscription_message_as_writable_view() -> None:
+    xsub = make(SocketType.XSUB)
+    sent: list[tuple[bytes, bool]] = []
+    a = pipe()
+    a.send_subscription = lambda topic, on: sent.append((topic, on))
+    connect(xsub, a)
+    topic = b"t" * 70_000
+    xsub.send([memoryview(bytearray(b"\x01" + topic))])
+    xsub.send([memoryview(bytearray(b"\x00" + topic))])
+    assert sent == [(topic, True), (topic, False)]
+    assert all(type(t) is bytes for t, _ in sent)

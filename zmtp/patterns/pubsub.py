@@ -233,9 +233,9 @@ class XSub(Pattern):
     def send(self, message: Message) -> bool:
         first = message[0]
         if first[:1] == b"\x01":
-            self.subscribe(first[1:])
+            self.subscribe(bytes(first[1:]))  # bytes: a large frame may be a memoryview
         elif first[:1] == b"\x00":
-            self.unsubscribe(first[1:])
+            self.unsubscribe(bytes(first[1:]))
         else:
             for pipe in self.pipes:
                 if pipe.has_room():
