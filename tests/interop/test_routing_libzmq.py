@@ -345,3 +345,80 @@ async def test_zmtp_req_relaxed_against_libzmq_router(ctx: Any) -> None:
             assert await trecv(req) == [b"a"]
     finally:
         router.close(linger=0)
+
+
+async def test_zmtp_push_splits_evenly_over_libzmq_pulls(ctx: Any) -> None:
+    pulls = [zsock(ctx, "PULL") for _ in range(3)]
+    try:
+        async with zmtp.Socket(zmtp.PUSH, linger=0) as push:
+            events = push.events()
+            endpoint = await push.bind("tcp://127.0.0.1:*")
+            for sock in pulls:
+                sock.connect(endpoint)
+            with trio.fail_after(10):
+                seen = 0
+                async for event in events:
+                    seen += event.kind.name == "HANDSHAKE_SUCCEEDED"
+                    if seen == 3:
+                        break
+            counts = [0, 0, 0]
+
+            async def drain() -> None:
+                while sum(counts) < 3000:
+                    moved = False
+                    for index, sock in enumerate(pulls):
+                        if zrecv_nowait(sock) is not None:
+                            counts[index] += 1
+                            moved = True
+                    await trio.sleep(0 if moved else 0.001)
+
+            with trio.fail_after(30):
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(drain)
+                    for index in range(3000):
+                        await push.send(b"%d" % index)
+            assert counts == [1000, 1000, 1000]
+    finally:
+        for sock in pulls:
+            sock.close(linger=0)
+
+
+async def test_libzmq_push_splits_evenly_over_zmtp_pulls(ctx: Any) -> None:
+    push = zsock(ctx, "PUSH")
+    try:
+        endpoint = zbind(push, "tcp://127.0.0.1:*")
+        async with zmtp.Socket(zmtp.PULL, linger=0) as p0, \
+                zmtp.Socket(zmtp.PULL, linger=0) as p1, \
+                zmtp.Socket(zmtp.PULL, linger=0) as p2:
+            pulls = [p0, p1, p2]
+            for sock in pulls:
+                await sock.connect(endpoint)
+            # libzmq attaches accepted peers lazily: round-trip one message per peer first.
+            warm: set[int] = set()
+            with trio.fail_after(10):
+                while len(warm) < 3:
+                    await zsend(push, [b"warm"])
+                    for index, sock in enumerate(pulls):
+                        with trio.move_on_after(0.01):
+                            await sock.recv()
+                            warm.add(index)
+            # Each PULL now surely has its pipe in libzmq's load balancer.
+            counts = [0, 0, 0]
+
+            async def count(index: int) -> None:
+                while True:
+                    if await pulls[index].recv() != b"warm":  # late warm-ups don't count
+                        counts[index] += 1
+
+            async with trio.open_nursery() as nursery:
+                for index in range(3):
+                    nursery.start_soon(count, index)
+                for index in range(3000):
+                    await zsend(push, [b"%d" % index])
+                with trio.fail_after(10):
+                    while sum(counts) < 3000:
+                        await trio.sleep(0.005)
+                nursery.cancel_scope.cancel()
+            assert counts == [1000, 1000, 1000]
+    finally:
+        push.close(linger=0)
