@@ -160,6 +160,9 @@ _PEER_SCRIPT = textwrap.dedent("""
     import sys, zmq
     ctx = zmq.Context()
     s = ctx.socket(zmq.DEALER)
+    if len(sys.argv) > 2:  # heartbeat interval and TTL, ms
+        s.setsockopt(zmq.HEARTBEAT_IVL, int(sys.argv[2]))
+        s.setsockopt(zmq.HEARTBEAT_TTL, int(sys.argv[3]))
     s.connect(sys.argv[1])
     s.send(b"ready")
     print("sent", flush=True)
@@ -184,6 +187,31 @@ async def test_stopped_pyzmq_process_detected_by_heartbeat() -> None:
             os.kill(proc.pid, signal.SIGSTOP)
             event = await _wait_event(events, EventKind.DISCONNECTED, 10)
             assert "heartbeat" in event.reason
+        finally:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+            if proc.stdout is not None:
+                proc.stdout.close()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGSTOP")
+async def test_stopped_pyzmq_process_detected_by_its_own_ttl() -> None:
+    """We send no heartbeats ourselves; the libzmq peer PINGs with HEARTBEAT_TTL=300 ms.
+    When it freezes, the TTL it announced expires and we drop the connection."""
+    async with zmtp.Socket(zmtp.DEALER, linger=0) as sock:
+        events = sock.events()
+        endpoint = await sock.bind("tcp://127.0.0.1:*")
+        proc = subprocess.Popen([sys.executable, "-c", _PEER_SCRIPT, endpoint, "50", "300"],
+                                stdout=subprocess.PIPE)
+        try:
+            assert await trecv(sock, timeout=20) == [b"ready"]
+            await trio.sleep(0.5)  # longer than the TTL: its PINGs keep the connection up
+            assert EventKind.DISCONNECTED not in _drain(events)
+            os.kill(proc.pid, signal.SIGSTOP)
+            start = trio.current_time()
+            event = await _wait_event(events, EventKind.DISCONNECTED, 10)
+            assert "TTL" in event.reason
+            assert trio.current_time() - start < 3.0
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
