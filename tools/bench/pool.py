@@ -16,7 +16,7 @@ from .control import Worker, WorkerFailed
 
 __all__ = ["HELLO_TIMEOUT", "Pool", "Trial", "TrialError"]
 
-HELLO_TIMEOUT = 60.0
+HELLO_TIMEOUT = 30.0
 
 
 class TrialError(Exception):
