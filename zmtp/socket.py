@@ -311,6 +311,10 @@ class Socket:
             pipe.peer_terminated()
         if self._recv_lot:
             self._recv_lot.unpark_all()
+        if self._send_lot:
+            # A sender waiting for room in this pipe must re-decide: with router_mandatory
+            # the peer is now unknown (HostUnreachable), it must not wait forever.
+            self._send_lot.unpark_all()
 
     def _close_pipe_peer(self, pipe: Pipe, reason: str) -> None:
         for engine in self._engines:

@@ -422,3 +422,34 @@ async def test_libzmq_push_splits_evenly_over_zmtp_pulls(ctx: Any) -> None:
             assert counts == [1000, 1000, 1000]
     finally:
         push.close(linger=0)
+
+
+async def test_router_mandatory_blocked_send_fails_when_peer_leaves(ctx: Any) -> None:
+    """ROUTER_MANDATORY waits while the peer's queue is full; if that peer then goes away
+    the waiting send must raise HostUnreachable (libzmq: EHOSTUNREACH), not wait forever."""
+    dealer = zsock(ctx, "DEALER", routing_id=b"slow", rcvhwm=1, rcvbuf=65536)
+    try:
+        async with zmtp.Socket(zmtp.ROUTER, linger=0, router_mandatory=True, sndhwm=1,
+                               sndbuf=65536) as router:
+            dealer.connect(await router.bind("tcp://127.0.0.1:*"))
+            await zsend(dealer, [b"hi"])
+            assert await trecv(router) == [b"slow", b"hi"]
+            chunk = b"x" * 200_000
+            with trio.fail_after(10):
+                while True:  # fill everything between us and the non-reading dealer
+                    try:
+                        router.send_multipart_nowait([b"slow", chunk])
+                    except zmtp.Again:
+                        break
+                    await trio.sleep(0.005)
+
+            async def close_dealer_soon() -> None:
+                await trio.sleep(0.2)
+                dealer.close(linger=0)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(close_dealer_soon)
+                with trio.fail_after(10), pytest.raises(zmtp.HostUnreachable):
+                    await router.send_multipart([b"slow", chunk])
+    finally:
+        dealer.close(linger=0)
