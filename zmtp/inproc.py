@@ -72,6 +72,15 @@ class InprocPipe(Pipe):
             peer.on_writable(peer)
         return message
 
+    def discard_inbound(self) -> None:
+        inq = self.inq
+        peer = self.peer
+        limit = peer.out_limit
+        was_full = limit > 0 and len(inq) >= limit
+        inq.clear()
+        if was_full:
+            peer.on_writable(peer)
+
     def write(self, message: Message) -> None:
         for frame in message:
             if type(frame) is not bytes:

@@ -127,6 +127,14 @@ class Pipe:
             self.notify_in_space()
         return message
 
+    def discard_inbound(self) -> None:
+        """Drop every message from the peer still queued, and let the peer send again if
+        the queue had been full (a reader parked at rcvhwm must not stay parked)."""
+        self.inq.clear()
+        if self.in_blocked:
+            self.in_blocked = False
+            self.notify_in_space()
+
     # -- transport side ----------------------------------------------------------------
 
     def deliver(self, messages: list[Message]) -> None:

@@ -453,3 +453,16 @@ def test_xsub_subscription_message_as_writable_view() -> None:
     xsub.send([memoryview(bytearray(b"\x00" + topic))])
     assert sent == [(topic, True), (topic, False)]
     assert all(type(t) is bytes for t, _ in sent)
+
+
+def test_discarding_a_full_pipe_unparks_its_reader() -> None:
+    fq = FairQueue()
+    woken: list[bool] = []
+    a = pipe(in_limit=2)
+    a.on_readable = fq.readable
+    a.notify_in_space = lambda: woken.append(True)
+    a.deliver([[b"1"], [b"2"], [b"3"]])
+    assert a.in_full()
+    a.in_blocked = True  # what the engine's reader does when it parks
+    fq.discard(a)
+    assert woken == [True] and not a.in_blocked and not a.inq

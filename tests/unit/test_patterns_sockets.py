@@ -372,3 +372,41 @@ async def test_large_writable_frames_arrive_as_bytes(transport: str) -> None:
         assert [type(frame) for frame in got] == [bytes, bytes]
         assert got[0][:2] == b"ab" and len(got[0]) == 100_002 and got[1] == bytes(70_000)
         await pub.send(bytearray(b"no" + b"x" * 100_000))  # filtered out, no error
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_req_discarding_a_full_pipe_lets_its_connection_read_again(transport: str) -> None:
+    """REQ (relaxed) moves on from a peer whose replies filled rcvhwm: the queued replies
+    are dropped, and that connection must keep reading (its reader was parked at HWM)."""
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as a, \
+            zmtp.Socket(zmtp.ROUTER, linger=0) as b, \
+            zmtp.Socket(zmtp.REQ, linger=0, req_relaxed=True, req_correlate=True,
+                        rcvhwm=5) as req:
+        events = req.events()
+        await req.connect(await a.bind(bind_address(transport)))
+        await wait_handshakes(events, 1)
+        await req.connect(await b.bind(bind_address(transport)))
+        await wait_handshakes(events, 1)
+        await req.send(b"1")  # to a (first peer)
+        with trio.fail_after(10):
+            first = await a.recv_multipart()
+        for _ in range(50):  # a floods stale replies: the REQ's queue for a fills up
+            await a.send_multipart([*first[:3], b"stale"])
+        if transport == "tcp":  # wait until the connection's reader is parked at rcvhwm
+            with trio.fail_after(10):
+                while not any(p.in_blocked for p in req._pipes):  # type: ignore[attr-defined]
+                    await trio.sleep(0.005)
+        await req.send(b"2")  # to b: a's queue is discarded
+        with trio.fail_after(10):
+            second = await b.recv_multipart()
+        await b.send_multipart([*second[:3], b"reply 2"])
+        with trio.fail_after(10):
+            assert await req.recv() == b"reply 2"
+        await req.send(b"3")  # to a again
+        with trio.fail_after(10):
+            third = await a.recv_multipart()
+            while third[-1] != b"3":
+                third = await a.recv_multipart()
+        await a.send_multipart([*third[:3], b"reply 3"])
+        with trio.fail_after(10):
+            assert await req.recv() == b"reply 3"

@@ -56,7 +56,7 @@ class FairQueue:
 
     def discard(self, pipe: Pipe) -> None:
         """Forget a pipe and everything it still holds (REQ drops unsolicited replies)."""
-        pipe.inq.clear()
+        pipe.discard_inbound()
         try:
             self.active.remove(pipe)
         except ValueError:

@@ -100,7 +100,7 @@ class Pub(Pattern):
     def readable(self, pipe: Pipe) -> None:
         # PUB never reads: ordinary messages an XSUB sends upstream are discarded, as
         # libzmq does, so they cannot fill the queue and stall the subscriptions behind them.
-        pipe.inq.clear()
+        pipe.discard_inbound()
 
     def peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
         if subscribe:

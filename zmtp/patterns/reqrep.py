@@ -46,7 +46,7 @@ class Req(Dealer):
         if pipe is self.reply_pipe and self.expecting_reply:
             self.fq.readable(pipe)
         else:
-            pipe.inq.clear()  # not the peer we asked (or nothing asked): drop, as libzmq does
+            pipe.discard_inbound()  # not the peer we asked (or nothing asked): drop, as libzmq does
 
     def recv(self) -> Message | None:
         if not self.expecting_reply:
