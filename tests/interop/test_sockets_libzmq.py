@@ -144,3 +144,31 @@ async def test_ten_thousand_in_order(
                 async with trio.open_nursery() as nursery:
                     nursery.start_soon(_send_many, b, [])
                     await _recv_many(a, 0)
+
+
+SIZES = [0, 1, 255, 256, 65535, 65536, 70_000, 300_000, 1 << 20]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("zmtp_is_push", [pytest.param(True, id="zmtp_PUSH"),
+                                          pytest.param(False, id="libzmq_PUSH")])
+async def test_mixed_frame_sizes_stream(
+    ctx: Any, ipc_dir: Path, zmtp_is_push: bool, transport: str
+) -> None:
+    """Frames at every size boundary (short/long header, zero-copy thresholds), many in
+    flight at once, arrive byte for byte and in order."""
+    messages = [
+        [b"%d" % index, os.urandom(SIZES[index % len(SIZES)]), b""]
+        for index in range(4 * len(SIZES))
+    ]
+    with trio.fail_after(30):
+        async with open_pair(ctx, "PUSH", "PULL", zmtp_is_push, True, transport,
+                             ipc_dir) as (push, pull):
+            async def send_all() -> None:
+                for message in messages:
+                    await push.send(message)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(send_all)
+                for message in messages:
+                    assert await pull.recv() == message
