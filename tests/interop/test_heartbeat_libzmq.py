@@ -42,9 +42,9 @@ async def _wait_event(events: trio.MemoryReceiveChannel[SocketEvent], kind: Even
 
 @pytest.mark.parametrize("zmtp_binds", [True, False], ids=["zmtp_binds", "libzmq_binds"])
 async def test_idle_connection_outlives_libzmq_heartbeat_ttl(ctx: Any, zmtp_binds: bool) -> None:
-    """libzmq PINGs with a short TTL and times out after 200 ms without an answer; we stay
+    """libzmq PINGs with a short TTL and times out after 400 ms without an answer; we stay
     silent ourselves, so only our PONGs keep it alive for 1.5 s."""
-    peer = zsock(ctx, "DEALER", heartbeat_ivl=50, heartbeat_ttl=200, heartbeat_timeout=200)
+    peer = zsock(ctx, "DEALER", heartbeat_ivl=100, heartbeat_ttl=400, heartbeat_timeout=400)
     try:
         async with zmtp.Socket(zmtp.DEALER, linger=0) as sock:
             events = sock.events()
@@ -72,12 +72,12 @@ async def test_idle_connection_outlives_libzmq_heartbeat_ttl(ctx: Any, zmtp_bind
 
 @pytest.mark.parametrize("zmtp_binds", [True, False], ids=["zmtp_binds", "libzmq_binds"])
 async def test_our_heartbeats_keep_libzmq_answering(ctx: Any, zmtp_binds: bool) -> None:
-    """We PING every 50 ms announcing a 200 ms TTL, with a 200 ms timeout: libzmq must
+    """We PING every 100 ms announcing a 400 ms TTL, with a 400 ms timeout: libzmq must
     answer every PING (PONG) and honour the TTL without dropping us."""
     peer = zsock(ctx, "DEALER")
     try:
-        async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.05, heartbeat_ttl=0.2,
-                               heartbeat_timeout=0.2) as sock:
+        async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.1, heartbeat_ttl=0.4,
+                               heartbeat_timeout=0.4) as sock:
             events = sock.events()
             if zmtp_binds:
                 peer.connect(await sock.bind("tcp://127.0.0.1:*"))
@@ -176,8 +176,8 @@ async def test_vanished_pyzmq_process_detected(how: str) -> None:
     """A libzmq peer whose process is frozen (SIGSTOP: socket open, nothing answers) is
     dropped by our heartbeat timeout; one that is killed (the kernel closes its socket)
     is dropped at once.  The process is always killed by its pid in the end."""
-    async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.05,
-                           heartbeat_timeout=0.3) as sock:
+    async with zmtp.Socket(zmtp.DEALER, linger=0, heartbeat_ivl=0.1,
+                           heartbeat_timeout=1.0) as sock:
         events = sock.events()
         endpoint = await sock.bind("tcp://127.0.0.1:*")
         proc = subprocess.Popen([sys.executable, "-c", _PEER_SCRIPT, endpoint],
