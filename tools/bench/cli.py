@@ -43,8 +43,8 @@ DESCRIPTIONS = {
     "tof": "time of flight through sampler->processor->sink (PUSH/PULL, 3 processes), "
     "paced sampler; send to arrival on the system-wide monotonic clock (microseconds).",
     "fanout": "one PUB to {subs} SUB sockets in {procs} other process(es); messages/s "
-    "delivered in total, from the first data message to the end marker; loss = PUB "
-    "drops at HWM.",
+    "delivered in total, from the first data message to the end marker; HWMs deep enough "
+    "for the burst (lossless, checked) unless --fanout-hwm; loss = PUB drops at HWM.",
     "router": "one ROUTER, {dealers} DEALER sockets (one connection each) in another "
     "process, one request in flight per dealer; round trips/s.",
     "inproc": "PUSH->PULL over inproc:// in one process (pyzmq: sender on a thread; "
@@ -96,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="tof sampler rate in msg/s (default 5000; 0 = flood)")
     p.add_argument("--fanout-procs", type=int, default=None,
                    help="processes the 10 SUB sockets are spread over (default 1)")
+    p.add_argument("--fanout-hwm", type=int, default=None,
+                   help="PUB sndhwm / SUB rcvhwm for fanout (default: deep enough that "
+                   "nothing is dropped; set e.g. 1000 to measure with drops)")
     p.add_argument("--timeout", type=float, default=None,
                    help="base per-trial timeout in seconds (grows with the work)")
     p.add_argument("--json", nargs="?", const="-", default=None, metavar="FILE",
@@ -145,7 +148,8 @@ def make_settings(args: argparse.Namespace, impls: list[str], tmpdir: str) -> Se
         kw["sizes"] = tuple(parse_size(x) for x in parse_list(args.sizes))
     for opt, key in (("count", "thr_count"), ("lat_count", "lat_count"),
                      ("tof_count", "tof_count"), ("tof_rate", "tof_rate"),
-                     ("fanout_procs", "fanout_procs"), ("timeout", "timeout")):
+                     ("fanout_procs", "fanout_procs"), ("fanout_hwm", "fanout_hwm"),
+                     ("timeout", "timeout")):
         v = getattr(args, opt)
         if v is not None:
             kw[key] = v
@@ -306,8 +310,8 @@ def _main(args: argparse.Namespace) -> int:
     if args.list:
         for name, spec in registry.REGISTRY.items():
             missing = spec.missing()
-            print(f"{name:10} {'ok' if not missing else 'unavailable: ' + missing:40} "
-                  f"{spec.description}")
+            print(f"{name:17} {spec.description}\n{'':17} "
+                  + ("ok" if not missing else f"unavailable: {missing}"))
         return 0
     scenarios = [s for arg in (args.scenario or ["all"]) for s in parse_list(arg)]
     if "all" in scenarios:

@@ -7,9 +7,11 @@ single line reusing a shared class, like ``zmtp_zmq``), then add an ``ImplSpec``
 - ``pyzmq``     pyzmq (libzmq), blocking API             -> ``zmqapi.ZmqApiImpl("zmq")``
 - ``zmtp``      zmtp's trio sockets                       -> ``zmtp_trio.TrioImpl``
 - ``zmtp.zmq``  zmtp's blocking pyzmq-compatible face     -> ``zmqapi.ZmqApiImpl("zmtp.zmq")``
+- ``pyzmq.asyncio``     pyzmq through ``zmq.asyncio``      -> ``zmqasyncio.ZmqAsyncioImpl(...)``
+- ``zmtp.zmq.asyncio``  zmtp's asyncio face, same roles    -> ``zmqasyncio.ZmqAsyncioImpl(...)``
 
-Still to come: ``zmtp.zmq.asyncio`` (an asyncio class beside ``zmqapi``, shared with a
-``pyzmq.asyncio`` entry the same way ``zmqapi`` is shared).
+``zmtp.zmq`` and ``zmtp.zmq.asyncio`` show as unavailable (and are skipped) until those
+modules exist; nothing else has to change when they land.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ REGISTRY: dict[str, ImplSpec] = {
         ImplSpec("pyzmq", "pyzmq_blocking", "zmq", "pyzmq (libzmq), blocking API"),
         ImplSpec("zmtp", "zmtp_trio", "zmtp.socket", "zmtp trio sockets (zmtp.Socket)"),
         ImplSpec("zmtp.zmq", "zmtp_zmq", "zmtp.zmq", "zmtp's pyzmq-compatible blocking face"),
+        ImplSpec("pyzmq.asyncio", "pyzmq_asyncio", "zmq.asyncio", "pyzmq through zmq.asyncio"),
+        ImplSpec("zmtp.zmq.asyncio", "zmtp_zmq_asyncio", "zmtp.zmq.asyncio",
+                 "zmtp's pyzmq-compatible asyncio face"),
     )
 }
 

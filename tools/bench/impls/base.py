@@ -28,9 +28,9 @@ lat_req            endpoint, count, warmup, size               -> latency summar
 tof_sink           endpoint, count, warmup                     bound -> latency summary
 tof_source         endpoint, count, size, rate                 bound; waits go; sent; release
 tof_relay          src, dst, count                             ready; forwarded; waits release
-pub                endpoint, count, size                       bound; "W" until go; sent(
+pub                endpoint, count, size, hwm (sndhwm)         bound; "W" until go; sent(
                                                                elapsed_ns); "E" until release
-sub                endpoint, nsocks                            ready -> counts, first_ns,
+sub                endpoint, nsocks, hwm (rcvhwm)              ready -> counts, first_ns,
                                                                end_ns (monotonic clock)
 router             endpoint, count                             bound; waits release -> served
 dealers            endpoint, ndealers, per_dealer, size        ready -> round_trips, elapsed_ns

@@ -229,9 +229,9 @@ class ZmqApiImpl(Impl):
     # ------------------------------------------------------------------------ fanout
 
     def role_pub(
-        self, ctl: Ctl, endpoint: str, count: int, size: int, timeout: float
+        self, ctl: Ctl, endpoint: str, count: int, size: int, hwm: int, timeout: float
     ) -> dict[str, Any]:
-        s = self._sock("PUB", timeout)
+        s = self._sock("PUB", timeout, sndhwm=hwm)
         ctl.emit("bound", endpoint=self._bind(s, endpoint))
         send = s.send
         deadline = time.monotonic() + timeout
@@ -261,11 +261,13 @@ class ZmqApiImpl(Impl):
             if time.monotonic() > deadline + timeout:
                 raise TrialTimeout("never released")
 
-    def role_sub(self, ctl: Ctl, endpoint: str, nsocks: int, timeout: float) -> dict[str, Any]:
+    def role_sub(
+        self, ctl: Ctl, endpoint: str, nsocks: int, hwm: int, timeout: float
+    ) -> dict[str, Any]:
         zmq = self.zmq
         socks = []
         for _ in range(nsocks):
-            s = self._sock("SUB", timeout)
+            s = self._sock("SUB", timeout, rcvhwm=hwm)
             s.subscribe(b"")
             s.connect(endpoint)
             socks.append(s)

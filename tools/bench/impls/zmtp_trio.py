@@ -210,9 +210,9 @@ class TrioImpl(Impl):
             await self._trio.sleep(0.01)
 
     async def role_pub(
-        self, ctl: Ctl, endpoint: str, count: int, size: int, timeout: float
+        self, ctl: Ctl, endpoint: str, count: int, size: int, hwm: int, timeout: float
     ) -> dict[str, Any]:
-        s = await self._sock("PUB")
+        s = await self._sock("PUB", sndhwm=hwm)
         ctl.emit("bound", endpoint=await s.bind(endpoint))
         send = s.send
         await self._until(ctl, "go", lambda: send(WARM))
@@ -227,11 +227,11 @@ class TrioImpl(Impl):
         return {}
 
     async def role_sub(
-        self, ctl: Ctl, endpoint: str, nsocks: int, timeout: float
+        self, ctl: Ctl, endpoint: str, nsocks: int, hwm: int, timeout: float
     ) -> dict[str, Any]:
         socks = []
         for _ in range(nsocks):
-            s = await self._sock("SUB")
+            s = await self._sock("SUB", rcvhwm=hwm)
             s.subscribe(b"")
             await s.connect(endpoint)
             socks.append(s)
