@@ -364,8 +364,8 @@ def _main(args: argparse.Namespace) -> int:
     failures = results.failures
     if failures:
         log_stderr(f"{len(failures)} of {results.trials} trials FAILED:")
-        for c, f in failures:
-            log_stderr(f"  {c.scenario} {c.case} {c.label}: {f}")
+        for c, why in failures:
+            log_stderr(f"  {c.scenario} {c.case} {c.label}: {why}")
         return 1
     if settings.quick:
         log_stderr(f"quick: {results.trials} trials, every count matched")
