@@ -128,9 +128,7 @@ class Engine:
         pipe.send_subscription = self._send_subscription
 
     def unwire(self, pipe: Pipe) -> None:
-        pipe.notify_out = _nothing
-        pipe.notify_in_space = _nothing
-        pipe.send_subscription = _no_subscription
+        pipe.unhook_transport()
 
     def close(self, reason: str = "closed locally") -> None:
         """End the connection now (used by disconnect, handover, socket close)."""
@@ -370,11 +368,3 @@ class Engine:
 
 class _Refused(Exception):
     """The pattern refused the peer (PAIR already paired, ROUTER id taken)."""
-
-
-def _nothing() -> None:
-    return None
-
-
-def _no_subscription(topic: bytes, subscribe: bool) -> None:
-    return None

@@ -167,6 +167,13 @@ class Pipe:
             self.on_writable(self)
         return taken
 
+    def unhook_transport(self) -> None:
+        """The connection behind this pipe is gone: its hooks fall back to doing nothing
+        (the queues stay, for a reconnect or for the socket to drain what arrived)."""
+        self.notify_out = _nothing
+        self.notify_in_space = _nothing
+        self.send_subscription = _no_subscription
+
     def in_full(self) -> bool:
         limit = self.in_limit
         return limit > 0 and len(self.inq) >= limit

@@ -306,7 +306,7 @@ class Socket:
         pipe.ready = False
         self._pattern.detach(pipe)
         self._pipes.discard(pipe)
-        pipe.send_subscription = _no_subscription
+        pipe.unhook_transport()
         if isinstance(pipe, inproc.InprocPipe):
             pipe.peer_terminated()
         if self._recv_lot:
@@ -713,9 +713,6 @@ def _peer_name(address: Any) -> str:
         return address.decode(errors="replace") or "ipc"
     return str(address) or "ipc"
 
-
-def _no_subscription(topic: bytes, subscribe: bool) -> None:
-    return None
 
 
 def _ignore_pipe(pipe: Pipe) -> None:
