@@ -26,6 +26,7 @@ from .protocol import (
     Connection,
     HandshakeComplete,
     Mechanism,
+    MessageBatch,
     NullMechanism,
     PeerError,
     Ping,
@@ -85,6 +86,7 @@ class Engine:
             mechanism=make_mechanism(options),
             routing_id=options.routing_id,
             maxmsgsize=options.maxmsgsize,
+            batch_messages=True,  # runs of messages as one event: no object per message
         )
         self.pipe: Pipe | None = None
         self._writer_lot = trio.lowlevel.ParkingLot()
@@ -245,6 +247,12 @@ class Engine:
         batch: list[Message] = []
         alive = True
         for event in events:
+            if type(event) is MessageBatch:
+                if batch:
+                    batch.extend(event.messages)
+                else:
+                    batch = event.messages  # a fresh list nobody else holds
+                continue
             if type(event) is MessageEvent:
                 batch.append(event.frames)
                 continue
