@@ -45,7 +45,15 @@ _ZERO_COPY_MIN = 64 * 1024
 
 
 def _frame(data: Any) -> bytes:
-    """Accept any bytes-like frame; small ones are copied so later mutation cannot leak in."""
+    """Accept any bytes-like frame, and take it as it is at the time of the call.
+
+    Like libzmq's zmq_send, the bytes sent are those the buffer held when ``send``
+    was called: a writable buffer (bytearray, array, numpy, mmap, a view of one) is
+    copied once here, since the caller may reuse it as soon as ``send`` returns while
+    the frame still waits in a queue.  Immutable data is never copied: ``bytes``
+    itself, and for large frames a read-only view of a ``bytes`` object (sent
+    scatter/gather without a copy).
+    """
     if type(data) is bytes:
         return data
     if isinstance(data, str):
@@ -54,8 +62,13 @@ def _frame(data: Any) -> bytes:
             "or use send_string"
         )
     view = memoryview(data)
-    if view.nbytes >= _ZERO_COPY_MIN and view.contiguous:
-        return view.cast("B")  # type: ignore[return-value]  # zero-copy, as pyzmq copy=False
+    if (
+        view.readonly
+        and isinstance(view.obj, bytes)
+        and view.nbytes >= _ZERO_COPY_MIN
+        and view.contiguous
+    ):
+        return view.cast("B")  # type: ignore[return-value]  # immutable: zero-copy is safe
     return view.tobytes()
 
 
