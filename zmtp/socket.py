@@ -42,6 +42,9 @@ log = logging.getLogger("zmtp")
 
 _CHECKPOINT_EVERY = 64
 _ZERO_COPY_MIN = 64 * 1024
+_CONFLATE_TYPES = frozenset(
+    {SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER}
+)
 
 
 def _frame(data: Any) -> bytes:
@@ -283,7 +286,11 @@ class Socket:
     def _install(self, pipe: Pipe) -> None:
         pipe.on_readable = self._on_readable
         pipe.on_writable = self._on_writable
-        pipe.conflate = self._options.conflate
+        if self._options.conflate and self._type in _CONFLATE_TYPES:
+            # libzmq's ZMQ_CONFLATE: one message per queue, so the HWMs do not apply
+            # (a conflating sender never blocks); other socket types ignore the option.
+            pipe.conflate = True
+            pipe.out_limit = pipe.in_limit = 0
         if isinstance(pipe, inproc.InprocPipe):
             pipe.on_peer_gone = self._terminate_pipe
         self._pipes.add(pipe)
