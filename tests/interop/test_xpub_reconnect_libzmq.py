@@ -35,7 +35,7 @@ def _free_endpoint() -> str:
 
 
 async def _reports(xpub: zmtp.Socket, sub: Any | None, quiet: float = 0.3) -> list[bytes]:
-    """Everything the XPUB hands the application until ``quiet`` s pass with nothing,
+    """What else the XPUB hands the application until ``quiet`` s pass with nothing,
     keeping the libzmq SUB turning (it attaches a bound connection, and sends its
     subscriptions over it, only when its application thread calls into it)."""
     got: list[bytes] = []
@@ -92,7 +92,7 @@ async def test_connecting_xpub_keeps_subscriptions_across_reconnect(ctx: Any,
         zbind(sub, endpoint)
         sub.subscribe(b"a")
         sub.subscribe(b"c")
-        reports = await _reports(xpub, sub)
+        reports = [await _next_report(xpub, sub), *await _reports(xpub, sub)]
         assert sorted(reports) == ([b"\x01a", b"\x01c"] if verbose else [b"\x01c"])
         assert await zrecv(sub) == [b"a sent while away"]
 
@@ -112,5 +112,5 @@ async def test_binding_xpub_unsubscribes_a_departed_sub(ctx: Any) -> None:
         sub = zsock(ctx, "SUB")
         sub.connect(endpoint)
         sub.subscribe(b"a")
-        assert await _reports(xpub, sub) == [b"\x01a"]
+        assert [await _next_report(xpub, sub), *await _reports(xpub, sub)] == [b"\x01a"]
 
