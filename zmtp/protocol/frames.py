@@ -4,7 +4,10 @@ This is the hot path of the whole library, so it is written for speed on purpose
 tight loop per ``feed()`` over a single ``bytes`` object, local variables only, no
 function call per frame (``Message`` objects are built by writing their slot directly),
 and body slices taken straight from the received buffer (one copy: the one that makes the
-frame a ``bytes``).
+frame a ``bytes``).  In batch mode no event object is made per message at all: a run of
+messages is one ``MessageBatch``, each message only the list of its frames.  That matters
+most when many messages stay alive at once, because CPython's cyclic GC keeps walking
+every container object that survives.
 
 Framing (RFC 23/37 and RFC 15): a flags octet (bit0 MORE, bit1 LONG, bit2 COMMAND; the
 rest reserved), a 1-octet or 8-octet big-endian size, then the body.  ZMTP/2.0 has no
