@@ -71,9 +71,9 @@ def _count_messages(events: list[Event]) -> int:
 COLUMNS = ("64K Message", "1-call Message", "64K batch", "1-call batch", "encode")
 
 
-def bench(size: int, seconds: float) -> dict[str, float]:
-    """frames/s for each of COLUMNS."""
-    count = max(16, min(200_000, (64 << 20) // max(size, 1)))
+def bench(size: int, seconds: float, count: int = 0) -> dict[str, float]:
+    """frames/s for each of COLUMNS (``count`` frames; 0 = up to 200,000 / 64 MiB)."""
+    count = count or max(16, min(200_000, (64 << 20) // max(size, 1)))
     payload = os.urandom(size)
     messages = [[payload]] * count
     a, _ = _pair()
@@ -109,11 +109,14 @@ def bench(size: int, seconds: float) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[16, 65536])
-    parser.add_argument("--seconds", type=float, default=1.0)
+    parser.add_argument("--seconds", type=float, default=1.0,
+                        help="repeat each measurement this long and keep the best run")
+    parser.add_argument("--count", type=int, default=0,
+                        help="frames per buffer (default: up to 200,000 or 64 MiB)")
     args = parser.parse_args()
     print(f"{'frame':>6}  {'':<15}{'frames/s':>12}{'MB/s':>11}")
     for size in args.sizes:
-        results = bench(size, args.seconds)
+        results = bench(size, args.seconds, args.count)
         for column in COLUMNS:
             rate = results[column]
             label = f"decode {column}" if column != "encode" else "encode"
