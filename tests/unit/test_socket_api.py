@@ -77,6 +77,13 @@ def test_option_as_keyword_and_attribute(name: str, value: object) -> None:
     assert getattr(sock, name) == value
 
 
+def test_every_option_is_an_attribute_with_its_default() -> None:
+    sock = zmtp.Socket(zmtp.SUB)
+    for name, spec in OPTIONS.items():
+        assert spec.doc.strip(), f"option {name} is not documented"
+        assert getattr(sock, name) == spec.default, name
+
+
 def test_times_are_seconds_and_bad_options_fail() -> None:
     sock = zmtp.Socket(zmtp.SUB, rcvtimeo=1, linger=-1)
     assert sock.rcvtimeo == 1.0 and isinstance(sock.rcvtimeo, float) and sock.linger == -1
