@@ -56,6 +56,7 @@ def test_one_input(data: bytes) -> None:
         _TYPES[data[0] % len(_TYPES)],
         mechanism=_mechanism(data[1]),
         maxmsgsize=-1 if data[2] & 1 else 1000,
+        batch_messages=bool(data[2] & 2),
     )
     step = 1 + data[3]
     payload = data[4:]
