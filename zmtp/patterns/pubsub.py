@@ -157,8 +157,7 @@ class XPub(Pub):
     def recv(self) -> Message | None:
         if self.pending:
             return self.pending.popleft()
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class SubscriberTopics:
@@ -243,8 +242,7 @@ class XSub(Pattern):
         return True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class Sub(XSub):
@@ -257,11 +255,11 @@ class Sub(XSub):
 
     def recv(self) -> Message | None:
         matches = self.topics.matches
+        recv = self.fq.recv_message
         while True:
-            got = self.fq.recv()
-            if got is None:
+            message = recv()
+            if message is None:
                 return None
-            message = got[0]
             if matches(message[0]):
                 return message
 

@@ -31,7 +31,16 @@ class Push(Pattern):
         pipe = self.lb.pick()
         if pipe is None:
             return False
-        pipe.write(message)
+        if pipe.is_inproc:
+            pipe.write(message)
+            return True
+        # Pipe.write, written out (once per message).
+        outq = pipe.outq
+        if pipe.conflate:
+            outq.clear()
+        outq.append(message)
+        if len(outq) == 1:
+            pipe.notify_out()
         return True
 
 
@@ -39,16 +48,14 @@ class Pull(Pattern):
     can_send = False
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class Dealer(Push):
     can_recv = True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class Pair(Pattern):
@@ -80,5 +87,4 @@ class Pair(Pattern):
         return True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
