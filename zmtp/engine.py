@@ -58,6 +58,9 @@ DIRECT_SEND_GAP = 50e-6
 #: Consecutive reads that filled the whole buffer before the reader lets others run.
 _READS_PER_CHECKPOINT = 4
 
+#: When the last direct write was made (one slot, process-wide; see ``_wake_writer``).
+_last_direct = [0.0]
+
 _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
 
@@ -108,7 +111,6 @@ class Engine:
         self._reader_lot = trio.lowlevel.ParkingLot()
         self._writer_parked = False
         self._writer_running = False
-        self._last_direct = 0.0
         # Bytes a direct write (from a sending task) could not finish: the writer sends
         # them before anything else.
         self._unsent: list[memoryview] = []
@@ -127,9 +129,12 @@ class Engine:
     def _wake_writer(self) -> None:
         if self._writer_parked:
             now = perf_counter()
-            if now - self._last_direct >= DIRECT_SEND_GAP and self._write_direct():
-                self._last_direct = now
-                return
+            if now - _last_direct[0] >= DIRECT_SEND_GAP:
+                # Process-wide, not per connection: a PUB fanning out to many peers, or
+                # many sockets sending at once, is a burst even if each peer is quiet.
+                _last_direct[0] = now
+                if self._write_direct():
+                    return
             self._writer_parked = False
             self._writer_lot.unpark_all()
 

@@ -650,14 +650,21 @@ class Socket:
 
     async def _send_wait(self, message: list[bytes]) -> None:
         timeout = self._options.sndtimeo
-        with trio.move_on_after(timeout if timeout >= 0 else math.inf):
-            while True:
-                await self._send_lot.park()
-                if self._closed:
-                    raise SocketClosed(f"the {self._type.name} socket was closed")
-                if self._pattern_send(message):
-                    return
+        if timeout < 0:
+            await self._send_park(message)
+            return
+        with trio.move_on_after(timeout):
+            await self._send_park(message)
+            return
         raise Again(f"send timed out after {timeout} s (sndtimeo): no peer could take it")
+
+    async def _send_park(self, message: list[bytes]) -> None:
+        while True:
+            await self._send_lot.park()
+            if self._closed:
+                raise SocketClosed(f"the {self._type.name} socket was closed")
+            if self._pattern_send(message):
+                return
 
     def send_nowait(self, data: Any) -> None:
         self.send_multipart_nowait((data,))
@@ -687,15 +694,21 @@ class Socket:
 
     async def _recv_wait(self) -> list[bytes]:
         timeout = self._options.rcvtimeo
-        with trio.move_on_after(timeout if timeout >= 0 else math.inf):
-            while True:
-                await self._recv_lot.park()
-                if self._closed:
-                    raise SocketClosed(f"the {self._type.name} socket was closed")
-                message = self._pattern_recv()
-                if message is not None:
-                    return message
+        if timeout < 0:  # no cancel scope to enter and leave: this is the latency path
+            return await self._recv_park()
+        with trio.move_on_after(timeout):
+            return await self._recv_park()
         raise Again(f"recv timed out after {timeout} s (rcvtimeo): nothing arrived")
+
+    async def _recv_park(self) -> list[bytes]:
+        park = self._recv_lot.park
+        while True:
+            await park()
+            if self._closed:
+                raise SocketClosed(f"the {self._type.name} socket was closed")
+            message = self._pattern_recv()
+            if message is not None:
+                return message
 
     async def recv(self) -> bytes:
         """Receive a message and return its first frame (its only frame, usually)."""

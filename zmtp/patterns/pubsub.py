@@ -117,8 +117,19 @@ class Pub(Pattern):
         peers = self.topics.match(first)
         if peers:
             for pipe in peers:
-                if pipe.has_room() and not pipe.terminated:
+                if pipe.terminated:
+                    continue
+                outq = pipe.outq
+                limit = pipe.out_limit
+                if limit > 0 and len(outq) >= limit:
+                    continue  # PUB drops for a peer at its HWM, as libzmq does
+                if pipe.is_inproc or pipe.conflate:
                     pipe.write(message)
+                    continue
+                # Pipe.write, written out: this runs once per message and subscriber.
+                outq.append(message)
+                if len(outq) == 1:
+                    pipe.notify_out()
         return True
 
 
@@ -254,8 +265,10 @@ class Sub(XSub):
         raise StateError("SUB sockets cannot send; use subscribe() and unsubscribe()")
 
     def recv(self) -> Message | None:
-        matches = self.topics.matches
         recv = self.fq.recv_message
+        if b"" in self.topics.counts:  # subscribed to everything: nothing to filter
+            return recv()
+        matches = self.topics.matches
         while True:
             message = recv()
             if message is None:
