@@ -140,7 +140,8 @@ class Socket:
         self._send_lot = trio.lowlevel.ParkingLot()
         # Bound once: the hot paths skip two attribute lookups per message.
         self._pattern_send = self._pattern.send
-        self._pattern_recv = self._pattern.recv
+        pattern = self._pattern
+        self._pattern_recv = pattern.fq.recv_message if pattern.recv_is_fair_queue else pattern.recv
         self._ticks = itertools.count(1)
         self._pipes: set[Pipe] = set()
         self._engines: set[Engine] = set()
@@ -719,7 +720,7 @@ class Socket:
         frames = self._pattern_recv()
         if frames is None:
             frames = await self._recv_wait()
-        return frames[0] if len(frames) == 1 else b"".join(frames[:1])
+        return frames[0]
 
     def recv_multipart_nowait(self) -> list[bytes]:
         if self._closed:

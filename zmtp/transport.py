@@ -53,6 +53,11 @@ class Listener:
                 pass
 
 
+_AF_UNIX = getattr(stdlib_socket, "AF_UNIX", -1)
+#: SO_SNDBUF asked for on ipc connections when the ``sndbuf`` option is not set.
+IPC_SNDBUF = 4 * 1024 * 1024
+
+
 def _ipc_address(path: str) -> str | bytes:
     if path.startswith("@"):
         return b"\x00" + path[1:].encode()
@@ -68,6 +73,11 @@ def configure_stream_socket(sock: stdlib_socket.socket, options: Options) -> Non
                             options.tcp_keepalive)
     if options.sndbuf > 0:
         sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF, options.sndbuf)
+    elif sock.family == _AF_UNIX:
+        # A unix stream socket's send buffer bounds what is in flight (no autotuning as
+        # for tcp): with the usual 208 KiB default a 1 MiB message crosses in five or
+        # more wake-ups of each side.  Ask for more; the kernel caps it at wmem_max.
+        sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF, IPC_SNDBUF)
     if options.rcvbuf > 0:
         sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, options.rcvbuf)
 

@@ -46,6 +46,7 @@ class Push(Pattern):
 
 class Pull(Pattern):
     can_send = False
+    recv_is_fair_queue = True
 
     def recv(self) -> Message | None:
         return self.fq.recv_message()
@@ -53,6 +54,7 @@ class Pull(Pattern):
 
 class Dealer(Push):
     can_recv = True
+    recv_is_fair_queue = True
 
     def recv(self) -> Message | None:
         return self.fq.recv_message()
@@ -60,6 +62,8 @@ class Dealer(Push):
 
 class Pair(Pattern):
     """Exactly one peer; a second one is refused, as libzmq's PAIR does."""
+
+    recv_is_fair_queue = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
