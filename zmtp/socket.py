@@ -141,7 +141,9 @@ class Socket:
         # Bound once: the hot paths skip two attribute lookups per message.
         self._pattern_send = self._pattern.send
         pattern = self._pattern
-        self._pattern_recv = pattern.fq.recv_message if pattern.recv_is_fair_queue else pattern.recv
+        # Only when the class that says so is the one defining recv (REP is a DEALER).
+        fair = vars(type(pattern)).get("recv_is_fair_queue", False)
+        self._pattern_recv = pattern.fq.recv_message if fair else pattern.recv
         self._ticks = itertools.count(1)
         self._pipes: set[Pipe] = set()
         self._engines: set[Engine] = set()

@@ -150,6 +150,7 @@ class Pattern:
     can_send = True
     can_recv = True
     #: ``recv`` is exactly ``self.fq.recv_message`` (the socket then calls that directly).
+    #: Honoured only on the class that defines ``recv``, so subclasses stay safe.
     recv_is_fair_queue = False
     #: Whether a connecting socket may queue to a pipe before its connection is made.
     queues_before_connect = True
