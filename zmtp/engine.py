@@ -162,6 +162,15 @@ class Engine:
                 self.close_reason = self.close_reason or (
                     "peer refused: the socket already has that peer or routing id"
                 )
+            except Exception as exc:
+                # Not the peer's violation but our side choking on its input (e.g. the
+                # application's PLAIN authenticator raising on a hostile username): it costs
+                # this one connection, never the socket, and the traceback is kept.
+                self.close_reason = self.close_reason or (
+                    f"internal error while serving the peer: {type(exc).__name__}: {exc}"
+                )
+                log.error("zmtp: connection %s (%s): unexpected error", self.peer_address,
+                          self.endpoint, exc_info=exc)
 
     def _finish(self) -> None:
         reason = self.close_reason or "closed by peer"
