@@ -623,7 +623,7 @@ class Socket:
             self._ops += 1
             if self._ops >= _CHECKPOINT_EVERY:
                 self._ops = 0
-                await trio.lowlevel.checkpoint()
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return
         timeout = self._options.sndtimeo
         with trio.move_on_after(timeout if timeout >= 0 else math.inf):
@@ -659,7 +659,7 @@ class Socket:
             self._ops += 1
             if self._ops >= _CHECKPOINT_EVERY:
                 self._ops = 0
-                await trio.lowlevel.checkpoint()
+                await trio.lowlevel.cancel_shielded_checkpoint()
             return message
         timeout = self._options.rcvtimeo
         with trio.move_on_after(timeout if timeout >= 0 else math.inf):
