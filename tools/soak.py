@@ -31,7 +31,7 @@ import trio
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-import zmtp  # noqa: E402
+import zmtp
 
 _SEQ = struct.Struct(">Q")
 _PAGE = os.sysconf("SC_PAGE_SIZE")
