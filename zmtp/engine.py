@@ -230,9 +230,9 @@ class Engine:
             while True:
                 data = await self.sock.recv(RECV_SIZE)
                 events = conn.receive_data(data)
-                buffers = conn.data_to_send()
-                if buffers:
-                    await self._send_buffers(buffers)
+                # Events first, our reply after: a peer that sent its handshake and a
+                # message, then closed, makes our reply fail (EPIPE), and what it sent
+                # intact must still be delivered.  On success the writer sends our reply.
                 for index, event in enumerate(events):
                     if isinstance(event, HandshakeComplete):
                         pipe = self._attach(self, event)
@@ -245,6 +245,9 @@ class Engine:
                         raise ProtocolError(f"peer sent ERROR during handshake: {event.reason}")
                     if isinstance(event, Closed):
                         raise OSError("peer closed the connection during the handshake")
+                buffers = conn.data_to_send()
+                if buffers:
+                    await self._send_buffers(buffers)
 
     def _deliver(self, events: Sequence[object]) -> bool:
         """Hand parsed events to the pipe and the pattern; False once the peer is gone."""

@@ -304,3 +304,25 @@ def assert_logged(caplog: pytest.LogCaptureFixture, peer: str, reason: str) -> N
 
 def capture_zmtp_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="zmtp")
+
+
+# -- leak accounting ---------------------------------------------------------------------
+
+
+def fd_count() -> int:
+    import os
+
+    return len(os.listdir("/proc/self/fd"))
+
+
+def task_count() -> int:
+    """Every task in this trio run (a walk from the root task)."""
+    count = 0
+    stack = [trio.lowlevel.current_root_task()]
+    while stack:
+        task = stack.pop()
+        assert task is not None
+        count += 1
+        for nursery in task.child_nurseries:
+            stack.extend(nursery.child_tasks)
+    return count

@@ -21,6 +21,7 @@ from zmtp.protocol import SocketType
 from .raw import (
     PEER_OF,
     WAIT,
+    RawPeer,
     Served,
     ZmtpPeer,
     assert_logged,
@@ -28,6 +29,7 @@ from .raw import (
     command,
     frame,
     long_header,
+    null_handshake,
     serve,
 )
 
@@ -280,4 +282,23 @@ async def test_slowloris_across_a_message(kind: SocketType,
                                      handshake_failed=False)
             nursery.cancel_scope.cancel()
         peer.close()
+        await served.exchange()
+
+
+@pytest.mark.parametrize("kind", [T.PULL, T.ROUTER, T.REP], ids=lambda k: k.name)
+async def test_handshake_message_and_fin_in_one_write(kind: SocketType) -> None:
+    """A peer that writes greeting, READY and a message at once and closes before our
+    reply: the reply fails (EPIPE or reset) but the message arrived whole and is delivered.
+    (Regression: the handshake replied before looking at what it had read.)"""
+    async with serve(kind) as served:
+        wire = b"".join(frame(p, 0x01) for p in envelope(kind, [b"hit"])[:-1]) + frame(b"hit")
+        for _ in range(20):
+            peer = await RawPeer.connect(served.endpoint)
+            await peer.send(null_handshake(PEER_OF[kind]) + wire)
+            peer.close()
+            with trio.fail_after(WAIT):
+                got = await served.sock.recv_multipart()
+            assert got[-1] == b"hit", got
+            if kind is T.REP:
+                await served.sock.send(b"to nobody")  # REP must answer before the next
         await served.exchange()
