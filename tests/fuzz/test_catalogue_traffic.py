@@ -302,3 +302,17 @@ async def test_handshake_message_and_fin_in_one_write(kind: SocketType) -> None:
             if kind is T.REP:
                 await served.sock.send(b"to nobody")  # REP must answer before the next
         await served.exchange()
+
+
+async def test_second_pair_peer_refused(caplog: pytest.LogCaptureFixture) -> None:
+    """PAIR talks to one peer: a second one that completes its handshake is closed, with
+    the reason, and the first keeps its conversation (as libzmq's PAIR does)."""
+    capture_zmtp_logs(caplog)
+    async with serve(T.PAIR) as served:
+        peer = await RawPeer.connect(served.endpoint)
+        await peer.send(null_handshake(T.PAIR) + frame(b"intruder"))
+        await served.closed_with(peer, "peer refused", caplog, handshake_failed=True)
+        peer.close()
+        await served.exchange()
+        with pytest.raises(zmtp.Again):
+            served.sock.recv_multipart_nowait()  # the intruder's message went nowhere
