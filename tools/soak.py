@@ -70,32 +70,42 @@ def task_count() -> int:
     return count
 
 
-async def publisher(pub: zmtp.Socket, stats: Stats, burst: int, pause: float) -> None:
+async def publisher(pub: zmtp.Socket, stats: Stats, burst: int, pause: float,
+                    payload: bytes) -> None:
     seq = 0
     while True:
         for _ in range(burst):
-            await pub.send(_SEQ.pack(seq))
+            await pub.send(_SEQ.pack(seq) + payload)
             seq += 1
         stats.pub_sent = seq
         await trio.sleep(pause)
 
 
-async def sub_slot(endpoint: str, stats: Stats, churn: float, rng: random.Random) -> None:
+async def sub_slot(endpoint: str, stats: Stats, churn: float, rng: random.Random,
+                   slow: bool = False) -> None:
+    """A subscriber that comes and goes.  A slow one reads a message per millisecond for
+    half its life, with a small rcvhwm, so the publisher drops for it at HWM (libzmq's
+    PUB policy), then reads at full speed, so the gap shows in its sequence numbers."""
     while True:
-        async with zmtp.Socket(zmtp.SUB, linger=0, rcvhwm=1000) as sub:
+        options = {"rcvhwm": 100, "rcvbuf": 8192} if slow else {}
+        async with zmtp.Socket(zmtp.SUB, linger=0, **options) as sub:
             sub.subscribe(b"")
             await sub.connect(endpoint)
             stats.sub_sessions += 1
             last = -1
-            with trio.move_on_after(rng.uniform(churn / 3, churn)):
+            life = rng.uniform(churn / 3, churn)
+            slow_until = trio.current_time() + life / 2  # then catch up: the gap shows
+            with trio.move_on_after(life):
                 while True:
-                    (seq,) = _SEQ.unpack(await sub.recv())
+                    (seq,) = _SEQ.unpack_from(await sub.recv())
                     stats.sub_received += 1
                     if last >= 0:
                         if seq <= last:
                             stats.errors.append(f"SUB saw {seq} after {last}")
                         stats.sub_dropped += seq - last - 1
                     last = seq
+                    if slow and trio.current_time() < slow_until:
+                        await trio.sleep(0.001)
 
 
 async def push_slot(slot: int, endpoint: str, stats: Stats, expected: dict[int, int],
@@ -150,15 +160,18 @@ async def soak(args: argparse.Namespace) -> int:
     expected: dict[int, int] = {}
     got: dict[int, int] = {}
     start = time.monotonic()
-    async with zmtp.Socket(zmtp.PUB, linger=0, sndhwm=1000) as pub, \
+    async with zmtp.Socket(zmtp.PUB, linger=0, sndhwm=1000, sndbuf=65536) as pub, \
             zmtp.Socket(zmtp.PULL, linger=0, rcvhwm=1000) as pull:
         pub_ep = await pub.bind("tcp://127.0.0.1:*")
         pull_ep = await pull.bind("tcp://127.0.0.1:*")
         async with trio.open_nursery() as nursery:
-            nursery.start_soon(publisher, pub, stats, args.burst, args.pause)
+            nursery.start_soon(publisher, pub, stats, args.burst, args.pause,
+                               b"p" * args.payload)
             nursery.start_soon(puller, pull, stats, got)
             for _ in range(args.subs):
                 nursery.start_soon(sub_slot, pub_ep, stats, args.churn, rng)
+            for _ in range(args.slow_subs):
+                nursery.start_soon(sub_slot, pub_ep, stats, args.churn * 4, rng, True)
             for slot in range(args.pushes):
                 nursery.start_soon(push_slot, slot, pull_ep, stats, expected, args.churn,
                                    args.burst, args.pause, rng)
@@ -200,10 +213,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--churn", type=float, default=0.5,
                         help="a peer lives between churn/3 and churn seconds (0.5)")
     parser.add_argument("--subs", type=int, default=3, help="concurrent subscribers (3)")
+    parser.add_argument("--slow-subs", type=int, default=1,
+                        help="concurrent slow subscribers, dropped for at HWM (1)")
     parser.add_argument("--pushes", type=int, default=3, help="concurrent pushers (3)")
     parser.add_argument("--burst", type=int, default=50, help="messages per burst (50)")
     parser.add_argument("--pause", type=float, default=0.005,
                         help="pause between bursts, seconds (0.005)")
+    parser.add_argument("--payload", type=int, default=100,
+                        help="octets after the sequence number in PUB messages (100)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     return trio.run(soak, args)
