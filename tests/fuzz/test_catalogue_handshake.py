@@ -12,12 +12,14 @@ from __future__ import annotations
 import pytest
 import trio
 
+import zmtp
 from zmtp.monitor import EventKind
 from zmtp.protocol import SocketType
 
 from .raw import (
     PEER_OF,
     RawPeer,
+    assert_logged,
     capture_zmtp_logs,
     command,
     frame,
@@ -276,3 +278,48 @@ async def test_connection_lost_before_setup(monkeypatch: pytest.MonkeyPatch,
         await again.send(null_handshake(T.PUSH) + frame(b"next"))
         assert await served.sock.recv() == b"next"
         again.close()
+
+
+@pytest.mark.parametrize("reply", [b"HTTP/1.1 400 Bad Request\r\n\r\n", SIGNATURE + b"\x01\x07",
+                                   greeting(b"CURVE")], ids=["http", "zmtp2-truncated", "curve"])
+async def test_connecting_to_a_hostile_server(reply: bytes,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    """The connecting side meets a bad listener: each attempt fails with the reason in
+    HANDSHAKE_FAILED and a log line naming the endpoint, and it keeps retrying (the
+    application sees nothing but a message still queued)."""
+    capture_zmtp_logs(caplog)
+    listener = trio.socket.socket()
+    await listener.bind(("127.0.0.1", 0))
+    listener.listen(10)
+    endpoint = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+
+    async def hostile_server(task_status: trio.TaskStatus[None]) -> None:
+        task_status.started()
+        while True:
+            conn, _ = await listener.accept()
+            with conn:
+                try:
+                    await conn.send(reply)
+                    with trio.move_on_after(0.5):
+                        while await conn.recv(4096):
+                            pass
+                except OSError:
+                    pass
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(hostile_server)
+        async with zmtp.Socket(zmtp.PUSH, linger=0, reconnect_ivl=0.05) as push:
+            events = push.events()
+            await push.connect(endpoint)
+            await push.send(b"queued")
+            failures = []
+            with trio.fail_after(10):
+                async for event in events:
+                    if event.kind is EventKind.HANDSHAKE_FAILED:
+                        failures.append(event)
+                        if len(failures) == 2:
+                            break
+            assert failures[0].peer == endpoint and failures[0].reason
+            assert_logged(caplog, endpoint, failures[0].reason)
+        nursery.cancel_scope.cancel()
+    listener.close()
