@@ -323,3 +323,53 @@ async def test_connecting_to_a_hostile_server(reply: bytes,
             assert_logged(caplog, endpoint, failures[0].reason)
         nursery.cancel_scope.cancel()
     listener.close()
+
+
+async def test_libzmq_peer_unaffected_by_a_barrage() -> None:
+    """A libzmq DEALER (pyzmq) on the same ROUTER as a barrage of every bad opening in the
+    catalogue at once keeps its request/reply going throughout."""
+    zmq = pytest.importorskip("zmq")
+    ctx = zmq.Context()
+    dealer = ctx.socket(zmq.DEALER)
+    dealer.linger = 0
+    dealer.routing_id = b"libzmq"
+
+    async def roundtrip(n: int) -> None:
+        dealer.send(b"req %d" % n)
+        with trio.fail_after(10):
+            identity, body = await served.sock.recv_multipart()
+        assert (identity, body) == (b"libzmq", b"req %d" % n)
+        await served.sock.send_multipart([identity, b"rep %d" % n])
+        with trio.fail_after(10):
+            while True:
+                try:
+                    assert dealer.recv(zmq.NOBLOCK) == b"rep %d" % n
+                    return
+                except zmq.Again:
+                    await trio.sleep(0.002)  # libzmq has no trio wake-up to await
+
+    try:
+        async with serve(T.ROUTER, handshake_ivl=1) as served:
+            dealer.connect(served.endpoint)
+            await roundtrip(0)
+
+            async def bad(data: bytes) -> None:
+                peer = await RawPeer.connect(served.endpoint)
+                try:
+                    await peer.send(data)
+                    await peer.closed_by_server()
+                except OSError:
+                    pass
+                finally:
+                    peer.close()
+
+            async with trio.open_nursery() as nursery:
+                for _, data, _ in BAD_OPENINGS:
+                    nursery.start_soon(bad, data)
+                for n in range(1, 20):
+                    await roundtrip(n)
+            await roundtrip(20)
+            await served.exchange()
+    finally:
+        dealer.close(0)
+        ctx.term()
