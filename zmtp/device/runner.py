@@ -71,11 +71,27 @@ async def _no_keys() -> str | None:
     return None
 
 
+class _QuietSocketLayer(logging.Filter):
+    """The socket layer's connection notes (logger ``zmtp``, INFO) become DEBUG lines for a
+    device: a FairMQ device logs nothing when a peer comes or goes."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "zmtp" and record.levelno < logging.WARNING:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.handler.level <= logging.DEBUG
+        return True
+
+
 def main(
     device_cls: type[Device],
     argv: Sequence[str] | None = None,
     *,
     out: TextIO | None = None,
+    prog: str | None = None,
 ) -> int:
     """Run a device from the command line; returns the process exit code."""
     stream = out if out is not None else sys.stdout
@@ -97,8 +113,9 @@ def main(
         for line in opts.print_options_lines():
             print(line, file=stream)
         return 0
-    install(opts.get_str("severity"), opts.get_str("verbosity", "medium"),
-            opts.get_bool("color", True), stream=stream)
+    handler = install(opts.get_str("severity"), opts.get_str("verbosity", "medium"),
+                      opts.get_bool("color", True), stream=stream, process_name=prog)
+    handler.addFilter(_QuietSocketLayer(handler))
     for token in opts.unregistered:
         log.debug("detected unregistered option: %s", token)
     device = device_cls()
