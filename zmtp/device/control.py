@@ -250,12 +250,12 @@ async def run_device(
         async def body() -> None:
             await chosen(device)
 
-    device.state_machine.start()
     shutdown_requested = trio.Event()
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(device._state_loop)  # ends by itself in EXITING or ERROR
-        if catch_signals:
+        if catch_signals:  # before the first line: a signal seen then is handled
             await nursery.start(_watch_signals, device, shutdown_requested)
+        device.state_machine.start()
+        nursery.start_soon(device._state_loop)  # ends by itself in EXITING or ERROR
         async with trio.open_nursery() as control:
 
             async def end_on(event: Awaitable[None]) -> None:
