@@ -80,10 +80,10 @@ async def test_gui_and_none_wait_for_a_shutdown() -> None:
             async with trio.open_nursery() as n:
                 codes: list[int] = []
 
-                async def go(d: Device = dev) -> None:
-                    codes.append(await run_device(d, mode, catch_signals=False))
+                async def go(d: Device, m: str, into: list[int]) -> None:
+                    into.append(await run_device(d, m, catch_signals=False))
 
-                n.start_soon(go)
+                n.start_soon(go, dev, mode, codes)
                 while dev.state is not reached:
                     await trio.sleep(0.01)
                 await trio.sleep(0.05)
