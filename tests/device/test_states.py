@@ -4,6 +4,7 @@ configurations."""
 
 from __future__ import annotations
 
+import re
 import signal
 import sys
 import uuid
@@ -202,3 +203,25 @@ def test_control_none_stays_idle_until_signal(tmp_path: Path) -> None:
         assert dev.wait() == 0, dev.output
     assert dev.state_lines() == ["Starting FairMQ state machine --> IDLE", "IDLE ---> EXITING",
                                  "Exiting FairMQ state machine"]
+
+
+def test_sigint_while_waiting_for_a_connect_address() -> None:
+    # no address: CONNECTING waits for chans.data.0.address (--init-timeout 120 s)
+    with DeviceProcess.device("sink", "--id", "sink1", "--channel-config",
+                              "name=data,type=pull,method=connect") as dev:
+        dev.wait_line("BOUND ---> CONNECTING")
+        dev.signal(signal.SIGINT)
+        assert dev.wait(20) == 0, dev.output
+    assert dev.state_lines()[-2:] == ["IDLE ---> EXITING", "Exiting FairMQ state machine"]
+
+
+def test_rate_logging_lines(tmp_path: Path) -> None:
+    with DeviceProcess.device("bsampler", "--id", "b1", "--max-iterations", "25",
+                              "--msg-rate", "10", "--msg-size", "100", "--channel-config",
+                              f"name=data,type=pub,method=bind,address={address(tmp_path)},"
+                              "rateLogging=1") as dev:
+        assert dev.wait() == 0, dev.output
+    rates = [m for m in dev.messages() if m.startswith("data[0]: in: ")]
+    assert rates, dev.output
+    assert all(re.fullmatch(r"data\[0\]: in: 0 \(0 MB\) out: [\d.e+-]+ \([\d.e+-]+ MB\)", m)
+               for m in rates), rates

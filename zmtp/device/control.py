@@ -77,7 +77,9 @@ async def startup(device: Device) -> int | None:
 
 async def shutdown(device: Device) -> None:
     """From wherever the device is, request the next step to EXITING until it is there
-    (or in ERROR); working states are left to finish by themselves."""
+    (or in ERROR); working states are left to finish by themselves (CONNECTING stops
+    waiting for missing addresses)."""
+    device.shutdown_requested = True
     while device.state not in (State.EXITING, State.ERROR):
         mark = len(device.history)
         t = shutdown_transition(device.state)
@@ -262,7 +264,11 @@ async def run_device(
                 await event
                 control.cancel_scope.cancel()
 
-            control.start_soon(end_on, shutdown_requested.wait())
+            async def on_shutdown() -> None:
+                await shutdown_requested.wait()
+                device.shutdown_requested = True
+
+            control.start_soon(end_on, on_shutdown())
             control.start_soon(end_on, _terminal(device))
             await body()
             control.cancel_scope.cancel()

@@ -244,6 +244,9 @@ class Device:
         self._closed_totals: dict[str, Counters] = {}
         #: set when the state loop has ended and every socket is closed
         self.finished = trio.Event()
+        #: set by a controller on a shutdown request (signal, ``q``): stops waiting for
+        #: connecting channels' addresses
+        self.shutdown_requested = False
 
     # -- hooks (FairMQ names in snake case); sync or async ----------------------------------
 
@@ -589,6 +592,9 @@ class Device:
             if bind:
                 raise RuntimeError(f"{len(pending)} of the binding channels could not "
                                    "initialize. Initial configuration incomplete.")
+            if self.shutdown_requested:
+                log.warning("shutdown requested: %d channel(s) left unconnected", len(pending))
+                break
             if trio.current_time() > deadline or self.new_state_pending():
                 raise RuntimeError(f"could not connect all channels after "
                                    f"{self.init_timeout:g} attempts")
