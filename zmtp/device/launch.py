@@ -221,6 +221,7 @@ class _Launch:
         # the launcher only, which then signals each child exactly once
         self.procs[p.id] = proc
         self.exited[p.id] = trio.Event()
+        self.say(f"{p.id:<{self.width}} | started: {p.device} (pid {proc.pid})")
         task_status.started()
         assert proc.stdout is not None
         buffer = b""
@@ -338,7 +339,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m zmtp.device.launch",
         description="Run a topology of FairMQ-compatible devices, each in its own process, "
                     "until it ends by itself; print a summary.",
-        epilog="shipped topologies: " + " ".join(topology_names()))
+        epilog="options after -- are given to every device. shipped topologies: "
+               + " ".join(topology_names()))
     parser.add_argument("topology", nargs="?", default="ex-1-n-1",
                         help="a shipped topology name or a topology JSON file")
     parser.add_argument("--addresses", choices=("free", "ipc", "keep"), default="free",
@@ -351,9 +353,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true",
                         help="print only the summary, not the devices' output")
     parser.add_argument("--list", action="store_true", help="list shipped topologies")
-    parser.add_argument("device_args", nargs=argparse.REMAINDER,
-                        help="after --: extra options for every device")
-    ns = parser.parse_args(argv)
+    args = list(sys.argv[1:] if argv is None else argv)
+    extra: list[str] = []
+    if "--" in args:  # everything after -- goes to every device
+        cut = args.index("--")
+        args, extra = args[:cut], args[cut + 1:]
+    ns = parser.parse_args(args)
     if ns.list:
         for name in topology_names():
             print(f"{name:24} {load_topology(name).description}")
@@ -363,7 +368,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (OSError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    extra = [a for a in ns.device_args if a != "--"]
     return trio.run(lambda: launch(topology, extra=extra, addresses=ns.addresses,
                                    timeout=ns.timeout, max_iterations=ns.max_iterations,
                                    quiet=ns.quiet))
