@@ -474,6 +474,16 @@ class Device:
 
     async def _handle(self, state: State) -> None:
         if state is State.INITIALIZING_DEVICE:
+            # FairMQ reads the configuration once COMPLETE INIT is requested, so that a
+            # controller or plugin can set properties first; ERROR FOUND ends the wait
+            while True:
+                pending = self.state_machine.pending
+                if pending is not None and pending[0] is Transition.COMPLETE_INIT:
+                    break
+                if pending is not None and pending[0] is Transition.ERROR_FOUND:
+                    return
+                self._wake = trio.Event()
+                await self._wake.wait()
             await self._init_device()
             return
         if state is State.BINDING:
