@@ -223,3 +223,18 @@ def test_rewrite_addresses_is_consistent() -> None:
     ipc = rewrite_addresses(config, "ipc", "/t")
     assert ipc["a"][1]["address"] == "@ipc:///t/5555,ipc:///t/5556"
     assert rewrite_addresses(config, "keep", "/t") is config
+
+
+def test_console_script_entry_points_run_the_device(monkeypatch: pytest.MonkeyPatch,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    from zmtp.device import scripts
+    from zmtp.device.__main__ import _cli
+
+    monkeypatch.setattr("sys.argv", ["zmtp-ex-1-1-sampler", "--print-options"])
+    with pytest.raises(SystemExit) as exit_info:
+        scripts.ex_1_1_sampler()
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert "text:Hello:string:" in out and "max-iterations:0:unsigned long:" in out
+    assert _cli(["--list"]) == 0 and "bsampler" in capsys.readouterr().out
+    assert _cli(["nothing-here"]) == 1
