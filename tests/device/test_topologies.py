@@ -15,6 +15,8 @@ from zmtp.device.launch import topology_names
 
 from .procs import STATIC_LIFECYCLE, DeviceProcess
 
+pytestmark = pytest.mark.timeout(150)  # whichever test sets the fixture up waits for all
+
 TOPOLOGIES = ["builtin-devices", "ex-1-1", "ex-1-n-1", "ex-copypush", "ex-multipart",
               "ex-multiple-channels", "ex-n-m", "ex-req-rep"]
 
@@ -23,12 +25,12 @@ class Run:
     def __init__(self, name: str) -> None:
         self.name = name
         self.proc = DeviceProcess([sys.executable, "-m", "zmtp.device.launch", name,
-                                   "--addresses", "ipc", "--timeout", "60"])
+                                   "--addresses", "ipc", "--timeout", "90"])
         self.code: int | None = None
         self.by_device: dict[str, list[str]] = defaultdict(list)
 
     def finish(self) -> None:
-        self.code = self.proc.wait(90)
+        self.code = self.proc.wait(120)
         for line in self.proc.lines:
             m = re.match(r"^(\S+)\s+\| (.*)$", line)
             if m:
@@ -58,7 +60,6 @@ def test_every_shipped_topology_is_tested() -> None:
     assert sorted(TOPOLOGIES) == topology_names()
 
 
-@pytest.mark.timeout(150)
 @pytest.mark.parametrize("name", TOPOLOGIES)
 def test_topology_exits_0_with_full_lifecycles(runs: dict[str, Run], name: str) -> None:
     run = runs[name]
