@@ -238,3 +238,16 @@ def test_console_script_entry_points_run_the_device(monkeypatch: pytest.MonkeyPa
     assert "text:Hello:string:" in out and "max-iterations:0:unsigned long:" in out
     assert _cli(["--list"]) == 0 and "bsampler" in capsys.readouterr().out
     assert _cli(["nothing-here"]) == 1
+
+
+async def test_change_state_from_a_sync_hook_thread() -> None:
+    class Stopper(Device):
+        def run(self) -> None:
+            assert self.change_state("STOP")
+            assert self.new_state_pending()
+
+    dev = make(Stopper, "--id", "st", "--channel-config",
+               f"name=data,type=pull,method=bind,address={inproc()},rateLogging=0")
+    with trio.fail_after(10):
+        assert await run_device(dev, "static", catch_signals=False) == 0
+    assert State.READY in dev.history

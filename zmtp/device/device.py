@@ -404,8 +404,19 @@ class Device:
     # -- state changes ----------------------------------------------------------------------
 
     def change_state(self, transition: Transition | str) -> bool:
-        """Request a transition (from a controller or the device itself); blocked
-        transfers and ``wait_for`` return at once (interrupted)."""
+        """Request a transition (from a controller or the device itself, also from a
+        plain ``def`` hook's worker thread); blocked transfers and ``wait_for`` return at
+        once (interrupted)."""
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:  # not in the device's trio thread
+            try:
+                return trio.from_thread.run_sync(self._change_state, transition)
+            except RuntimeError:  # no trio run at all (a device not started yet)
+                pass
+        return self._change_state(transition)
+
+    def _change_state(self, transition: Transition | str) -> bool:
         if not self.state_machine.request(transition):
             return False
         for scope in list(self._interruptible):
