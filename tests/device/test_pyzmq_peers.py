@@ -201,3 +201,47 @@ def test_libzmq_pub_reaches_our_sub_subscribed_to_everything(ctx: object, ipc: o
         assert sink.wait() == 0, sink.output
     pub.close()
     assert any("Received 2 messages" in m for m in sink.messages())
+
+
+def test_our_copypush_sampler_to_two_libzmq_sinks(ctx: object, ipc: object) -> None:
+    a0, a1 = ipc("data0"), ipc("data1")  # type: ignore[operator]
+    sinks = [fairmq_socket(ctx, "pull", f"sink{i + 1}", "data") for i in range(2)]
+    sinks[0].connect(a0)
+    sinks[1].connect(a1)
+    with DeviceProcess.device("ex-copypush-sampler", "--id", "sampler1", "--max-iterations",
+                              "4", "--channel-config",
+                              f"name=data,type=push,method=bind,rateLogging=0,address={a0},"
+                              f"address={a1}") as sampler:
+        got = [[recv_multipart(s) for _ in range(4)] for s in sinks]
+        assert sampler.wait() == 0, sampler.output
+    for s in sinks:
+        s.close()
+    expected = [[struct.pack("<Q", n)] for n in range(4)]
+    assert got == [expected, expected]
+
+
+def test_our_splitter_between_libzmq_sockets_keeps_parts(ctx: object, ipc: object) -> None:
+    src, o0, o1 = ipc("in"), ipc("out0"), ipc("out1")  # type: ignore[operator]
+    push = fairmq_socket(ctx, "push", "bsampler1", "data", hwm=50)
+    push.bind(src)
+    outs = [fairmq_socket(ctx, "pull", f"proxy{i + 1}", "data-in", hwm=50) for i in range(2)]
+    outs[0].bind(o0)
+    outs[1].bind(o1)
+    with DeviceProcess.device(
+            "splitter", "--id", "splitter1", "--channel-config",
+            f"name=data-in,type=pull,method=connect,address={src},rateLogging=0,"
+            "sndBufSize=50,rcvBufSize=50",
+            f"name=data-out,type=push,method=connect,address={o0},address={o1},"
+            "rateLogging=0,sndBufSize=50,rcvBufSize=50") as splitter:
+        splitter.wait_line("fair::mq::Device running...")
+        for i in range(6):
+            send_multipart(push, [b"part-a%d" % i, b"", b"part-c"])
+        got = [[recv_multipart(o) for _ in range(3)] for o in outs]
+        splitter.signal()
+        assert splitter.wait() == 0, splitter.output
+    push.close()
+    for o in outs:
+        o.close()
+    # round robin over data-out[0] and data-out[1], each message whole
+    assert got[0] == [[b"part-a%d" % i, b"", b"part-c"] for i in (0, 2, 4)]
+    assert got[1] == [[b"part-a%d" % i, b"", b"part-c"] for i in (1, 3, 5)]
