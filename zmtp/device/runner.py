@@ -58,7 +58,10 @@ async def _run(device: Device, mode: str, catch_signals: bool, out: TextIO) -> i
         log.warning("Signal handling (e.g. Ctrl-C) has been deactivated.")
     if mode != "interactive":
         return await run_device(device, mode, catch_signals=catch_signals, out=out)
-    fd = sys.stdin.fileno() if sys.stdin is not None else -1
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else -1
+    except (AttributeError, OSError, ValueError):  # replaced or closed stdin: no keys
+        fd = -1
     if fd < 0:
         return await run_device(device, mode, catch_signals=catch_signals, out=out,
                                 keys=_no_keys)
