@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from .examples import DEVICES, load_device
-from .runner import main
+from .runner import ignore_late_signals, main
 
 
 def _cli(argv: list[str]) -> int:
@@ -20,7 +20,9 @@ def _cli(argv: list[str]) -> int:
         print(f"error: {e.args[0]}", file=sys.stderr)
         return 1
     name = argv[0] if argv[0].startswith("zmtp-") else f"zmtp-{argv[0]}"
-    return main(cls, argv[1:], prog=name)
+    code = main(cls, argv[1:], prog=name)
+    ignore_late_signals()
+    return code
 
 
 if __name__ == "__main__":

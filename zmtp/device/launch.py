@@ -172,6 +172,7 @@ class _Launch:
         self.exited: dict[str, trio.Event] = {}
         self.timed_out = False
         self.interrupted = False
+        self.interrupted_ids: set[str] = set()
 
     def say(self, text: str) -> None:
         self.out.write(text + "\n")
@@ -267,7 +268,12 @@ class _Launch:
             await self.exited[p.id].wait()
 
     def _signal(self, p: Process, signum: int) -> None:
+        """Signal one child by PID; SIGINT at most once (a second one would abort it)."""
         proc = self.procs[p.id]
+        if signum == signal.SIGINT:
+            if p.id in self.interrupted_ids:
+                return
+            self.interrupted_ids.add(p.id)
         if proc.returncode is None:
             try:
                 proc.send_signal(signum)  # by PID: only our own child

@@ -16,7 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -87,6 +89,16 @@ class _QuietSocketLayer(logging.Filter):
             record.levelno, record.levelname = logging.DEBUG, "DEBUG"
             return self.handler.level <= logging.DEBUG
         return True
+
+
+def ignore_late_signals() -> None:
+    """For a device process whose device is done: a late SIGINT/SIGTERM (a launcher
+    stopping what it thinks still runs) must not turn a clean exit into a
+    KeyboardInterrupt. Called by the executables, not by :func:`main` (which may run
+    inside a bigger program)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def main(

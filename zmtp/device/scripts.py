@@ -6,13 +6,15 @@ import os
 import sys
 
 from .examples import load_device
-from .runner import main
+from .runner import ignore_late_signals, main
 
 
 def run(name: str) -> None:
     """Run the device ``name`` with ``sys.argv`` and exit with its code."""
     prog = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else f"zmtp-{name}"
-    sys.exit(main(load_device(name), prog=prog))
+    code = main(load_device(name), prog=prog)
+    ignore_late_signals()
+    sys.exit(code)
 
 
 def ex_1_1_sampler() -> None:
