@@ -253,3 +253,27 @@ async def test_change_state_from_a_sync_hook_thread() -> None:
     with trio.fail_after(10):
         assert await run_device(dev, "static", catch_signals=False) == 0
     assert State.READY in dev.history
+
+
+async def test_get_property_and_connected_peers() -> None:
+    addr = inproc()
+
+    seen: dict[str, object] = {}
+
+    class Props(Device):
+        async def run(self) -> None:
+            seen.update({
+                "address": self.get_property("chans.a.0.address"),
+                "linger": self.get_property("chans.a.0.linger"),
+                "rate": self.get_property("rate"),
+                "missing": self.get_property("nothing", "dflt"),
+                "peers": self.get_number_of_connected_peers("a"),
+            })
+
+    dev = make(Props, "--id", "p", "--rate", "5", "--channel-config",
+               f"name=a,type=pair,method=bind,address={addr},rateLogging=0",
+               f"name=b,type=pair,method=connect,address={addr},rateLogging=0")
+    with trio.fail_after(10):
+        assert await run_device(dev, "static", catch_signals=False) == 0
+    assert seen == {"address": addr, "linger": 500, "rate": 5.0, "missing": "dflt",
+                          "peers": 1}

@@ -369,6 +369,19 @@ class Device:
 
     get_num_sub_channels = num_sub_channels
 
+    def get_number_of_connected_peers(self, name: str, index: int = 0) -> int:
+        """Peers connected to sub-channel ``name[index]`` right now."""
+        return self.get_channel(name, index).peers()
+
+    def get_property(self, key: str, default: object = None) -> object:
+        """FairMQ's ``fConfig->GetProperty(key)``: a ``chans.*`` property or an option
+        value (``max-iterations``...), else ``default``."""
+        if key in self.config:
+            return self.config[key]
+        if self.options is not None and key in self.options:
+            return self.options[key]
+        return default
+
     async def send(self, message: Sendable, channel: str, index: int = 0,
                    timeout_ms: int | None = None) -> int:
         return await self.get_channel(channel, index).send(message, timeout_ms)
