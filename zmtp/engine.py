@@ -225,6 +225,15 @@ class Engine:
                 self.close_reason = self.close_reason or (
                     "peer refused: the socket already has that peer or routing id"
                 )
+            except Exception as exc:
+                # Not the peer's violation but our side choking on its input (e.g. the
+                # application's PLAIN authenticator raising on a hostile username): it costs
+                # this one connection, never the socket, and the traceback is kept.
+                self.close_reason = self.close_reason or (
+                    f"internal error while serving the peer: {type(exc).__name__}: {exc}"
+                )
+                log.error("zmtp: connection %s (%s): unexpected error", self.peer_address,
+                          self.endpoint, exc_info=exc)
 
     def _finish(self) -> None:
         reason = self.close_reason or "closed by peer"
@@ -285,9 +294,9 @@ class Engine:
             while True:
                 data = await self._recv()
                 events = conn.receive_data(data)
-                buffers = conn.data_to_send()
-                if buffers:
-                    await self._send_buffers(buffers)
+                # Events first, our reply after: a peer that sent its handshake and a
+                # message, then closed, makes our reply fail (EPIPE), and what it sent
+                # intact must still be delivered.  On success the writer sends our reply.
                 for index, event in enumerate(events):
                     if isinstance(event, HandshakeComplete):
                         pipe = self._attach(self, event)
@@ -300,6 +309,9 @@ class Engine:
                         raise ProtocolError(f"peer sent ERROR during handshake: {event.reason}")
                     if isinstance(event, Closed):
                         raise OSError("peer closed the connection during the handshake")
+                buffers = conn.data_to_send()
+                if buffers:
+                    await self._send_buffers(buffers)
 
     async def _recv(self) -> bytes:
         sock = self.sock

@@ -465,7 +465,13 @@ class Socket:
                         log.warning("zmtp: accept on %s failed: %s", binding.endpoint, exc)
                         await trio.sleep(0.1)  # e.g. EMFILE: back off instead of spinning
                         continue
-                    configure_stream_socket(sock, self._options)
+                    try:
+                        configure_stream_socket(sock, self._options)
+                    except OSError as exc:  # reset before we got to it (EINVAL on BSDs)
+                        log.info("zmtp: accepted connection %s on %s lost at once: %s",
+                                 _peer_name(address), binding.endpoint, exc)
+                        sock.close()
+                        continue
                     peer = _peer_name(address)
                     self._events.emit(EventKind.ACCEPTED, binding.endpoint, peer)
                     engine = self._make_engine(sock, binding.endpoint, peer, None)

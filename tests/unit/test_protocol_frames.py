@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from zmtp.errors import ProtocolError
 from zmtp.protocol import Cancel, Connection, Event, Message, MessageBatch, SocketType, Subscribe
+from zmtp.protocol import frames as frames_module
 from zmtp.protocol.frames import (
     LARGE_FRAME,
     ZERO_COPY_THRESHOLD,
@@ -139,10 +140,17 @@ def test_huge_header_fails_instantly() -> None:
 def test_huge_header_without_limit_allocates_only_what_arrives() -> None:
     dec = FrameDecoder()
     events: list[Event] = []
-    dec.feed(b"\x02" + (2**63 - 1).to_bytes(8, "big") + b"abc", events)
+    # As big as memory allows (more fails at once, below): only what arrived is held.
+    dec.feed(b"\x02" + frames_module._NO_LIMIT.to_bytes(8, "big") + b"abc", events)
     assert events == [] and dec.buffered == 3
     view = dec.pending_buffer()
     assert view is not None and len(view) <= 1 << 21  # a modest first allocation
+
+
+def test_header_beyond_memory_fails_at_once_without_limit() -> None:
+    """2**63-1 octets can never be held: refused at once (libzmq's allocation fails)."""
+    with pytest.raises(ProtocolError, match="memory"):
+        FrameDecoder().feed(b"\x02" + (2**63 - 1).to_bytes(8, "big"), [])
 
 
 # -- large frames straight into their buffer -----------------------------------------------

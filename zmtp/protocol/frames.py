@@ -16,6 +16,7 @@ COMMAND bit, so for a 2.0 peer bit 2 counts as reserved too.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from struct import Struct
 from typing import Any
@@ -64,7 +65,18 @@ ZERO_COPY_THRESHOLD = 8 * 1024
 #: with no ``maxmsgsize`` costs this much memory, never what the header claims.
 _LARGE_INITIAL_ALLOC = 1 << 20
 
-_NO_LIMIT = 1 << 64  # larger than any 8-octet size, so one comparison does for "no limit"
+
+def _memory_size() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 48
+
+
+#: Without ``maxmsgsize``, a frame announcing more octets than this machine has memory can
+#: never be received: it fails at once, as in libzmq (whose allocation of it fails), instead
+#: of holding the connection open while the peer streams toward an inevitable MemoryError.
+_NO_LIMIT = _memory_size()
 
 _LONG_HDR = Struct(">BQ")
 _pack_long = _LONG_HDR.pack
@@ -92,6 +104,11 @@ def _bad_flags(flags: int, v2: bool) -> ProtocolError:
 
 
 def _too_big(size: int, limit: int) -> ProtocolError:
+    if limit < 0:
+        return ProtocolError(
+            f"peer announced a frame of {size} octets, more than this machine's memory "
+            f"({_NO_LIMIT} octets): it could never be received; the peer is broken or hostile"
+        )
     return ProtocolError(
         f"peer announced a frame of {size} octets, more than maxmsgsize={limit}; "
         "raise maxmsgsize if such frames are expected"
