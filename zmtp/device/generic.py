@@ -11,7 +11,7 @@ import time
 from typing import Any
 
 from .device import Parts
-from .examples._common import ExampleDevice, add_max_iterations, log
+from .examples._common import ExampleDevice, add_max_iterations, cpp_double, log
 from .options import OptionGroup
 
 __all__ = ["BenchmarkSampler", "Merger", "Multiplier", "Proxy", "Sink", "Splitter"]
@@ -51,15 +51,19 @@ class BenchmarkSampler(ExampleDevice):
         start = time.monotonic()
         next_time = start
         while not self.new_state_pending():
-            if await out.send(message) >= 0 and self.count_iteration():
-                break
+            if await out.send(message) >= 0:
+                # FairMQ's BenchmarkSampler checks the limit after a send and before counting
+                # it, so it sends max + 1 messages; its Sink waits for max + 1 the same way.
+                if 0 < self.max_iterations <= self.iterations:
+                    break
+                self.iterations += 1
             if rate > 0:
                 next_time += 1.0 / rate
                 delay = next_time - time.monotonic()
                 if delay > 0 and not await self.wait_for(delay):
                     break
         elapsed = (time.monotonic() - start) * 1000
-        log.info("Done %d iterations in %dms.", self.iterations, elapsed)
+        log.info("Done %d iterations in %sms.", self.iterations, cpp_double(elapsed))
 
 
 class Sink(ExampleDevice):
@@ -95,14 +99,16 @@ class Sink(ExampleDevice):
                     data = b"".join(got) if multipart else got
                     out.write(data)
                     written += len(data)
-                if self.count_iteration():
+                if 0 < self.max_iterations <= self.iterations:
+                    log.info("Configured maximum number of iterations reached.")
                     break
+                self.iterations += 1
         finally:
             if out is not None:
                 out.close()
         elapsed = (time.monotonic() - start) * 1000
-        log.info("Leaving RUNNING state. Received %d messages in %dms.", self.iterations,
-                 elapsed)
+        log.info("Received %d messages in %sms.", self.iterations, cpp_double(elapsed))
+        log.info("Leaving RUNNING state.")
 
 
 class _Forwarder(ExampleDevice):
