@@ -46,7 +46,7 @@ async def test_interactive_keys_in_process(caplog: pytest.LogCaptureFixture) -> 
     caplog.set_level(logging.DEBUG)
     dev = make(Idle, "--id", "i", "--channel-config",
                f"name=data,type=pull,method=bind,address={inproc()},rateLogging=0")
-    keys = iter("c\nsrxszsdibxjrq")
+    keys = iter("hc\nsrxszsdibxjrq")
     out = io.StringIO()
     ran: list[State] = []
 
@@ -61,7 +61,8 @@ async def test_interactive_keys_in_process(caplog: pytest.LogCaptureFixture) -> 
                                 out=out) == 0
     text = out.getvalue()
     assert "Following control commands are available:" in text
-    for echo in ("--> [c] check current state", "--> [s] stop", "--> [r] run",
+    assert "DEVICE READY --[j]--> <INITIALIZING TASK>" in text  # the state diagram of [h]
+    for echo in ("--> [h] help", "--> [c] check current state", "--> [s] stop", "--> [r] run",
                  "--> [x] connect", "--> [d] reset device", "--> [i] init device",
                  "--> [q] end", "Invalid input: [z]."):
         assert echo in text

@@ -47,6 +47,18 @@ INTERACTIVE_HELP = (
     "[n] increase log verbosity, [m] decrease log verbosity\n"
 )
 
+#: What ``h`` prints after the key list: the lifecycle with the key that moves each idling
+#: state on (idling states plain, working states in angle brackets).
+STATE_DIAGRAM = (
+    "\n"
+    "  IDLE --[i]--> <INITIALIZING DEVICE> --> INITIALIZED --[b]--> <BINDING> --> BOUND\n"
+    "  BOUND --[x]--> <CONNECTING> --> DEVICE READY --[j]--> <INITIALIZING TASK> --> READY\n"
+    "  READY --[r]--> <RUNNING> --[s]--> READY --[t]--> <RESETTING TASK> --> DEVICE READY\n"
+    "  INITIALIZED | BOUND | DEVICE READY --[d]--> <RESETTING DEVICE> --> IDLE\n"
+    "  IDLE --[q]--> EXITING\n"
+    "\n"
+)
+
 #: key -> (echo text, transitions requested in order)
 _KEY_TRANSITIONS: dict[str, tuple[str, tuple[Transition, ...]]] = {
     "i": ("init device", (Transition.INIT_DEVICE, Transition.COMPLETE_INIT)),
@@ -139,7 +151,7 @@ class _Interactive:
                 await device.wait_for_next_state(mark)
             return True
         if key == "h":
-            self.echo("\n --> [h] help\n\n" + INTERACTIVE_HELP)
+            self.echo("\n --> [h] help\n\n" + INTERACTIVE_HELP + STATE_DIAGRAM)
         elif key == "c":
             self.echo("\n --> [c] check current state\n\n")
             log.log(STATE, "%s", device.state)
