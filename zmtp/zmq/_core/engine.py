@@ -1,0 +1,369 @@
+"""One ZMTP connection as an asyncio ``BufferedProtocol`` over the sans-IO ``Connection``.
+
+Threading: every method here runs on the core's event loop.  The only state shared with
+user threads is the pipe (and through it the pattern), which is touched under the core's
+lock; the sans-IO ``Connection`` is private to the loop, so parsing and encoding happen
+outside the lock and a user thread waits for it only while whole messages change hands.
+
+Reads land in a reusable 256 KiB buffer, or straight in the body buffer of a large frame
+(``pending_frame_buffer``, no copy); every complete message of a read goes to the pipe in
+one call.  Writes drain the whole pipe into the core and hand the encoded chunks to the
+transport in one ``writelines``; ``pause_writing`` stops draining, so a slow peer fills
+the pipe up to its HWM and the sender then blocks (or drops), as in libzmq.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from ...engine import make_mechanism
+from ...errors import ProtocolError
+from ...pipe import Message, Pipe
+from ...protocol import (
+    Cancel,
+    Closed,
+    Connection,
+    HandshakeComplete,
+    PeerError,
+    Ping,
+    Subscribe,
+)
+from ...protocol import Message as MessageEvent
+from .events import EV
+
+if TYPE_CHECKING:
+    from .core import SocketCore, _Binding, _Connecter
+
+__all__ = ["StreamEngine"]
+
+log = logging.getLogger("zmtp.zmq")
+
+RECV_SIZE = 256 * 1024
+_TAKE_BATCH = 1024
+
+
+class StreamEngine(asyncio.BufferedProtocol):
+    """Drives one tcp/ipc connection of a ``SocketCore``."""
+
+    def __init__(
+        self,
+        core: SocketCore,
+        endpoint: str,
+        connecter: _Connecter | None = None,
+        binding: _Binding | None = None,
+    ) -> None:
+        self.core = core
+        self.loop = core.loop
+        self.lock = core.lock
+        self.endpoint = endpoint
+        self.connecter = connecter
+        self.binding = binding
+        options = core.options
+        self.options = options
+        self.conn = Connection(
+            core.socket_type,
+            mechanism=make_mechanism(options),
+            routing_id=options.routing_id,
+            maxmsgsize=options.maxmsgsize,
+        )
+        self.transport: asyncio.Transport | None = None
+        self.pipe: Pipe | None = None
+        self.peer = ""
+        self.fd = -1
+        self._buf = memoryview(bytearray(RECV_SIZE))
+        self._large = False
+        self._write_paused = False
+        self._read_paused = False
+        self._flush_scheduled = False
+        self.closed = False
+        self.close_reason = ""
+        self._hs_timer: asyncio.TimerHandle | None = None
+        self._hb_timer: asyncio.TimerHandle | None = None
+        self._last_recv = 0.0
+        self._unanswered_since: float | None = None
+        self._peer_ttl = 0.0
+        self._next_ping = 0.0
+
+    # -- asyncio protocol ------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        if isinstance(peer, tuple) and len(peer) >= 2:
+            host = str(peer[0])
+            self.peer = f"[{host}]:{peer[1]}" if ":" in host else f"{host}:{peer[1]}"
+        else:
+            self.peer = self.endpoint
+        sock = transport.get_extra_info("socket")
+        self.fd = sock.fileno() if sock is not None else -1
+        if not self.core.engine_started(self):
+            self.close("socket closed", abort=True)
+            return
+        self._last_recv = self.loop.time()
+        ivl = self.options.handshake_ivl
+        if ivl > 0:
+            self._hs_timer = self.loop.call_later(ivl, self._handshake_timeout)
+        self._write_out()
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        body = self.conn.pending_frame_buffer()
+        if body is not None:
+            self._large = True
+            return body
+        self._large = False
+        return self._buf
+
+    def buffer_updated(self, nbytes: int) -> None:
+        conn = self.conn
+        try:
+            if self._large:
+                events = conn.frame_data_received(nbytes)
+            else:
+                events = conn.receive_data(self._buf[:nbytes])
+        except ProtocolError as exc:
+            self._on_events(exc.events)
+            self._fail(f"protocol error: {exc}", EV.HANDSHAKE_FAILED_PROTOCOL)
+            return
+        self._last_recv = self.loop.time()
+        self._unanswered_since = None
+        if events:
+            self._on_events(events)
+        if conn.has_data_to_send:
+            self._write_out()
+
+    def eof_received(self) -> bool | None:
+        return None  # let the transport close; connection_lost reports it
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closed and self.transport is None:
+            return
+        self.closed = True
+        self.transport = None
+        for timer in (self._hs_timer, self._hb_timer):
+            if timer is not None:
+                timer.cancel()
+        self._hs_timer = self._hb_timer = None
+        reason = self.close_reason or (
+            f"connection lost: {exc}" if exc is not None else "closed by peer"
+        )
+        self.close_reason = reason
+        self.core.engine_stopped(self)
+
+    def pause_writing(self) -> None:
+        self._write_paused = True
+
+    def resume_writing(self) -> None:
+        self._write_paused = False
+        self._flush()
+
+    # -- handshake and delivery ------------------------------------------------------------
+
+    def _on_events(self, events: Sequence[object]) -> None:
+        if self.pipe is None:
+            for index, event in enumerate(events):
+                if isinstance(event, HandshakeComplete):
+                    if self._hs_timer is not None:
+                        self._hs_timer.cancel()
+                        self._hs_timer = None
+                    pipe = self.core.engine_ready(self, event)
+                    if pipe is None:
+                        self.close("peer refused: the socket already has that peer", abort=True)
+                        return
+                    self.pipe = pipe
+                    if self.options.heartbeat_ivl > 0:
+                        self._start_heartbeats()
+                    self._deliver(events[index + 1 :])
+                    self._flush()
+                    return
+                if isinstance(event, PeerError):
+                    self._fail(f"peer sent ERROR during handshake: {event.reason}",
+                               EV.HANDSHAKE_FAILED_PROTOCOL)
+                    return
+                if isinstance(event, Closed):
+                    self.close("peer closed during the handshake")
+                    return
+            return
+        self._deliver(events)
+
+    def _deliver(self, events: Sequence[object]) -> None:
+        pipe = self.pipe
+        if pipe is None:
+            return
+        batch: list[Message] = []
+        core = self.core
+        with self.lock:
+            for event in events:
+                if type(event) is MessageEvent:
+                    batch.append(event.frames)
+                    continue
+                if batch:
+                    pipe.deliver(batch)
+                    batch = []
+                if isinstance(event, Subscribe):
+                    core.peer_subscription(pipe, event.topic, True)
+                elif isinstance(event, Cancel):
+                    core.peer_subscription(pipe, event.topic, False)
+                elif isinstance(event, Ping):
+                    self._peer_ttl = event.ttl
+                    if event.ttl > 0:
+                        self.loop.call_soon(self._start_heartbeats)
+                elif isinstance(event, Closed):
+                    self.loop.call_soon(self.close, "closed by peer")
+                elif isinstance(event, PeerError):
+                    self.loop.call_soon(self.close, f"peer sent ERROR: {event.reason}")
+            if batch:
+                pipe.deliver(batch)
+            if pipe.in_full() and not self._read_paused and self.transport is not None:
+                pipe.in_blocked = True
+                self._read_paused = True
+                self.transport.pause_reading()
+
+    # -- hooks installed on the pipe (called under the lock, from any thread) --------------
+
+    def wake_writer(self) -> None:
+        if self._flush_scheduled or self.closed:
+            return
+        self._flush_scheduled = True
+        self.core.call_soon(self._flush)
+
+    def wake_reader(self) -> None:
+        self.core.call_soon(self._resume_reading)
+
+    def send_subscription(self, topic: bytes, subscribe: bool) -> None:
+        self.core.call_soon(self._send_subscription, topic, subscribe)
+
+    def _send_subscription(self, topic: bytes, subscribe: bool) -> None:
+        if self.closed or self.conn.closed:
+            return
+        if subscribe:
+            self.conn.send_subscribe(topic)
+        else:
+            self.conn.send_cancel(topic)
+        self._write_out()
+
+    def _resume_reading(self) -> None:
+        if self._read_paused and self.transport is not None and not self.closed:
+            self._read_paused = False
+            self.transport.resume_reading()
+
+    def wire(self, pipe: Pipe) -> None:
+        pipe.notify_out = self.wake_writer
+        pipe.notify_in_space = self.wake_reader
+        pipe.send_subscription = self.send_subscription
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def _flush(self) -> None:
+        """Drain the pipe into the connection and the transport (loop thread)."""
+        conn = self.conn
+        pipe = self.pipe
+        while True:
+            with self.lock:
+                self._flush_scheduled = False
+                if (self.closed or self._write_paused or pipe is None or not pipe.outq
+                        or conn.closed):
+                    break
+                messages = pipe.take(_TAKE_BATCH)
+            try:
+                conn.send_messages(messages)
+            except (ProtocolError, RuntimeError, ValueError) as exc:
+                self.close(f"cannot send: {exc}")
+                return
+            self._write_out()
+        self._write_out()
+
+    def _write_out(self) -> None:
+        transport = self.transport
+        if transport is None or not self.conn.has_data_to_send:
+            return
+        buffers = self.conn.data_to_send()
+        if len(buffers) == 1:
+            transport.write(buffers[0])
+        else:
+            transport.writelines(buffers)
+
+    def write_idle(self) -> bool:
+        """Nothing of ours is left to send (linger uses this)."""
+        transport = self.transport
+        if transport is None:
+            return True
+        pipe = self.pipe
+        if pipe is not None and pipe.outq:
+            return False
+        return transport.get_write_buffer_size() == 0 and not self.conn.has_data_to_send
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def _handshake_timeout(self) -> None:
+        self._hs_timer = None
+        if self.pipe is None and not self.closed:
+            self._fail("handshake timed out (handshake_ivl)", EV.HANDSHAKE_FAILED_NO_DETAIL)
+
+    def _start_heartbeats(self) -> None:
+        if self._hb_timer is None and not self.closed:
+            self._next_ping = self.loop.time()
+            self._heartbeat()
+
+    def _heartbeat(self) -> None:
+        self._hb_timer = None
+        if self.closed:
+            return
+        options = self.options
+        interval = options.heartbeat_ivl
+        timeout = options.effective_heartbeat_timeout
+        now = self.loop.time()
+        if interval > 0 and now >= self._next_ping:
+            try:
+                self.conn.send_ping(options.heartbeat_ttl)
+            except (ProtocolError, RuntimeError):
+                return
+            self._write_out()
+            if self._unanswered_since is None:
+                self._unanswered_since = now
+            self._next_ping = now + interval
+        since = self._unanswered_since
+        if interval > 0 and timeout > 0 and since is not None and now - since >= timeout:
+            self.close(f"heartbeat timed out: nothing received for {now - since:.3f} s")
+            return
+        ttl = self._peer_ttl
+        if ttl > 0 and now - self._last_recv > ttl:
+            self.close(f"peer's heartbeat TTL of {ttl:.1f} s expired without traffic")
+            return
+        ticks = [value for value in (interval, timeout, ttl) if value > 0]
+        step = min(ticks) / 4 if ticks else 1.0
+        self._hb_timer = self.loop.call_later(max(step, 0.001), self._heartbeat)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    def _fail(self, reason: str, event: int) -> None:
+        if self.pipe is None:
+            self.core.emit(event, self.endpoint, 0)
+        try:
+            buffers = self.conn.data_to_send()  # an ERROR command the core queued
+            if buffers and self.transport is not None:
+                self.transport.writelines(buffers)
+        except (ProtocolError, RuntimeError):
+            pass
+        self.close(reason)
+
+    def close(self, reason: str = "closed locally", *, abort: bool = False) -> None:
+        if not self.close_reason:
+            self.close_reason = reason
+        transport = self.transport
+        if transport is None or transport.is_closing():
+            return
+        level = logging.DEBUG if reason in ("closed by peer", "closed locally") else logging.INFO
+        log.log(level, "zmtp.zmq: connection %s (%s) closing: %s", self.peer, self.endpoint,
+                reason)
+        if abort:
+            transport.abort()
+        else:
+            transport.close()
+
+
+def _unused(*args: Any) -> None:
+    return None
