@@ -171,9 +171,9 @@ class Context:
 
     def __del__(self) -> None:
         try:
-            if not self.__dict__.get("_closed", True) and not self.__dict__["_sockets"]:
-                if self._shared.driver.loop is not None:
-                    self._shared.driver.stop()
+            idle = not self.__dict__.get("_closed", True) and not self.__dict__["_sockets"]
+            if idle and self._shared.driver.loop is not None:
+                self._shared.driver.stop()
         except Exception:
             pass
 
