@@ -67,6 +67,7 @@ class _Binding:
         self.sock = sock
         self.ipc_path = ipc_path
         self.server: asyncio.AbstractServer | None = None
+        self.starting = False
         self.closed = False
         self.engines: set[StreamEngine] = set()
         self.inproc_pipes: list[Pipe] = []
@@ -499,6 +500,7 @@ class SocketCore:
         def factory() -> StreamEngine:
             return StreamEngine(self, binding.endpoint, binding=binding)
 
+        binding.starting = True
         try:
             if sock.family == stdlib_socket.AF_UNIX:
                 server = await self.loop.create_unix_server(factory, sock=sock,
@@ -509,6 +511,8 @@ class SocketCore:
         except OSError as exc:
             log.warning("zmtp.zmq: cannot serve %s: %s", binding.endpoint, exc)
             return
+        finally:
+            binding.starting = False
         binding.server = server
         if binding.is_closed():  # unbound or closed while the server was starting
             server.close()
@@ -521,10 +525,28 @@ class SocketCore:
                 raise EndpointError(f"not bound to {endpoint!r}", )
             for key in [key for key, value in self.bindings.items() if value is binding]:
                 del self.bindings[key]
-            self._end_binding(binding)
+            self._end_binding(binding, later=False)
+        if binding.sock is not None and self.driver.loop is not None:
+            # libzmq's unbind frees the address before returning: wait for the loop
+            self._wait_on_loop(lambda: self._loop_end_binding(binding))
 
-    def _end_binding(self, binding: _Binding) -> None:
-        """Under the lock; network parts finish on the loop."""
+    def _wait_on_loop(self, fn: Callable[[], None]) -> None:
+        if threading.get_ident() == self.driver.thread_id:
+            fn()
+            return
+        done = threading.Event()
+
+        def run() -> None:
+            try:
+                fn()
+            finally:
+                done.set()
+
+        self.call_soon(run)
+        done.wait(5.0)
+
+    def _end_binding(self, binding: _Binding, later: bool = True) -> None:
+        """Under the lock; network parts finish on the loop (``later``: scheduled here)."""
         if binding.closed:
             return
         binding.closed = True
@@ -533,15 +555,18 @@ class SocketCore:
             for pipe in binding.inproc_pipes:
                 self._terminate_pipe(pipe)
             return
-        if self.driver.loop is None:
+        if not self.driver.alive():
             _close_listener(binding)
             return
-        self.call_soon(self._loop_end_binding, binding)
+        if later:
+            self.call_soon(self._loop_end_binding, binding)
 
     def _loop_end_binding(self, binding: _Binding) -> None:
         server = binding.server
         if server is not None:
             server.close()
+        elif binding.starting:
+            pass  # _serve closes the server as soon as it has it
         elif binding.sock is not None:
             binding.sock.close()
         if binding.ipc_path is not None:
@@ -728,7 +753,7 @@ class SocketCore:
             self._changed()
             if linger is None:
                 linger = self.options.linger
-            if self.driver.loop is None or not self.uses_loop:
+            if not self.driver.alive() or not self.uses_loop:
                 self._shutdown(abort=True)
                 return
         self.call_soon(self._loop_linger, linger)
@@ -769,7 +794,7 @@ class SocketCore:
         monitors, self.monitors = self.monitors, []
         for mon, _mask in monitors:
             mon.close(0)
-        if self.driver.loop is not None and self.engines:
+        if self.driver.alive() and self.engines:
             for engine in list(self.engines):
                 self.call_soon(_close_engine, engine, abort)
             self.call_soon(self._check_done)

@@ -21,13 +21,18 @@ class Driver:
     loop: asyncio.AbstractEventLoop | None = None
     thread_id = -1
 
+    def alive(self) -> bool:
+        loop = self.loop
+        return loop is not None and not loop.is_closed()
+
     def ensure(self) -> asyncio.AbstractEventLoop | None:
         """The loop, started if needed; None if it cannot run yet (asyncio, no loop)."""
         raise NotImplementedError
 
     def call_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         loop = self.loop
-        assert loop is not None
+        if loop is None or loop.is_closed():
+            return  # the loop is gone (asyncio.run returned): nothing left to drive
         if threading.get_ident() == self.thread_id:
             loop.call_soon(fn, *args)
         else:
