@@ -72,7 +72,8 @@ class _Plan:
                     watched[fd] = watched.get(fd, 0) | _select.POLLIN
             else:
                 fd = _fileno(obj)
-                self.plain.setdefault(fd, []).append((obj, flags))
+                # pyzmq reports an object with fileno() by its fd number; so do we.
+                self.plain.setdefault(fd, []).append((fd, flags))
                 watched[fd] = watched.get(fd, 0) | _os_mask(flags)
         for fd, mask in watched.items():
             self.poller.register(fd, mask)
