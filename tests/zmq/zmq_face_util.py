@@ -69,7 +69,7 @@ def sync_pubsub(pub: Any, sub: Any, topic: bytes = b"", attempts: int = 500) -> 
             break
     else:
         raise AssertionError("subscription never reached the publisher")
-    while sub.poll(50):
+    while sub.poll(300):  # probes still in flight (through a proxy: two hops)
         sub.recv()
 
 

@@ -1,12 +1,12 @@
 """Poller, zmq_poll and select over zmtp.zmq sockets and plain file descriptors together.
 
 A zmtp.zmq socket offers what libzmq's offers: an ``fd`` that becomes readable whenever its
-events *may* have changed (edge style), and its current POLLIN/POLLOUT bits
-(``_zmtp_poll_events()``, which also drains that fd).  So polling is: read every socket's
-bits; if nothing asked for is ready, sleep in the OS poll on the sockets' fds and the plain
-fds, then read the bits again — until something is ready or the time is up.  Reading the
-bits drains the fd *before* computing them, so a change after the read always leaves the fd
-readable and the OS poll cannot sleep through it.
+events *may* have changed (edge style), EVENTS (reading it drains that fd), and a cheap
+``_zmtp_poll_events()`` for the current POLLIN/POLLOUT bits.  So polling is: check every
+socket's bits cheaply; if nothing asked for is ready, read EVENTS (draining the fds), and if
+still nothing, sleep in the OS poll on the sockets' fds and the plain fds; repeat until
+something is ready or the time is up.  EVENTS drains the fd *before* computing the bits, so
+a change after that read leaves the fd readable and the OS poll cannot sleep through it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import select as _select
 import time
 from typing import Any
 
-from zmtp.zmq.constants import POLLERR, POLLIN, POLLOUT
+from zmtp.zmq.constants import EVENTS, POLLERR, POLLIN, POLLOUT
 
 __all__ = ["Poller", "select", "zmq_poll"]
 
@@ -78,11 +78,14 @@ class _Plan:
         for fd, mask in watched.items():
             self.poller.register(fd, mask)
 
-    def ready_sockets(self) -> list[tuple[Any, int]]:
+    def ready_sockets(self, rearm: bool = False) -> list[tuple[Any, int]]:
+        """Sockets with asked-for events.  ``rearm`` reads EVENTS the libzmq way, which
+        drains each socket's fd (so the OS poll sleeps until the next change) and raises
+        ENOTSOCK / ETERM for a closed socket / terminated context."""
         ready = []
         for obj, events, flags in self.sockets:
             if flags:
-                bits = int(events()) & flags
+                bits = (obj.getsockopt(EVENTS) if rearm else int(events())) & flags
                 if bits:
                     ready.append((obj, bits))
         return ready
@@ -90,7 +93,7 @@ class _Plan:
     def run(self, timeout_ms: int) -> list[tuple[Any, int]]:
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
         while True:
-            ready = self.ready_sockets()
+            ready = self.ready_sockets() or self.ready_sockets(rearm=True)
             if ready:
                 # Report ready plain fds as well, without waiting for them.
                 return ready + self._plain_results(self.poller.poll(0))
@@ -105,7 +108,7 @@ class _Plan:
             if plain:
                 return self.ready_sockets() + plain
             if deadline is not None and time.monotonic() >= deadline:
-                return self.ready_sockets()
+                return self.ready_sockets(rearm=True)
 
     def _plain_results(self, os_ready: list[tuple[int, int]]) -> list[tuple[Any, int]]:
         results = []
