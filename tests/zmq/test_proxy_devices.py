@@ -264,7 +264,7 @@ def test_thread_proxy_steerable_device(zmq: ModuleType, ctx: Any) -> None:
     push, pull, mon, ctrl = (
         configure(ctx.socket(t)) for t in (zmq.PUSH, zmq.PULL, zmq.PULL, zmq.PAIR)
     )
-    for s, port in zip((push, pull, mon, ctrl), ports):
+    for s, port in zip((push, pull, mon, ctrl), ports, strict=True):
         s.connect(f"tcp://127.0.0.1:{port}")
     push.send(b"hello")
     assert pull.recv() == b"hello"
