@@ -569,3 +569,28 @@ def test_fast_path_wakes_no_other_thread(ctx: zmq.Context) -> None:
     finally:
         del loop.call_soon_threadsafe
     assert sends_wakes < count // 10, f"{sends_wakes} wake-ups for {count} sends"
+
+
+def test_order_kept_across_direct_and_batched_writes(ctx: zmq.Context) -> None:
+    """Sends alternate between the direct write (idle connection, after a pause or a
+    recv) and the I/O thread's batched writes, with large frames that cannot be written
+    in one go: the receiver must still see every message once, in order."""
+    pull = ctx.socket(zmq.PULL)
+    push = ctx.socket(zmq.PUSH)
+    for s in (pull, push):
+        s.linger = 0
+    pull.rcvtimeo = 10000
+    pull.bind("tcp://127.0.0.1:*")
+    push.connect(pull.last_endpoint)
+    big = b"B" * 300_000
+    expected: list[bytes] = []
+    for round_ in range(30):
+        for i in range(round_ % 7 + 1):
+            body = b"%d:%d" % (round_, i)
+            message = body + big if i % 3 == 0 else body
+            push.send(message)
+            expected.append(message)
+        time.sleep(0.0002 * (round_ % 3))  # a pause makes the next send a direct write
+    got = [pull.recv() for _ in expected]
+    assert [g[:8] for g in got] == [e[:8] for e in expected]
+    assert got == expected

@@ -76,6 +76,7 @@ class Socket(_socket.Socket):
         d["_poll_q"] = []
         d["_watchers"] = set()
         d["_service_scheduled"] = False
+        d["_inbox"] = None  # futures are served from the core directly
         self._core.hook = self._on_change
 
     # -- wiring to the loop ----------------------------------------------------------------

@@ -134,6 +134,10 @@ class Context:
         with shared.lock:
             shared.terminated = True
             cores = list(shared.cores)
+        for sock in list(self._sockets):
+            inbox = sock.__dict__.get("_inbox")
+            if inbox:
+                inbox.clear()  # taken ahead, never handed out: ETERM from now on
         for core in cores:
             core.terminate()
         with shared.lock:

@@ -12,6 +12,7 @@ object until the last part, and a received message is handed out part by part
 
 from __future__ import annotations
 
+import collections
 import errno as errno_mod
 import pickle
 import random
@@ -25,7 +26,7 @@ from ..patterns import StateError
 from ..protocol.sockettypes import SocketType as _CoreType
 from . import constants
 from ._core import EVENT_ALL, SocketCore, Terminated
-from ._core.core import BindError
+from ._core.core import BindError, batchable
 from .constants import Errno, SocketOption
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import _FINISHED_TRACKER, Frame, MessageTracker
@@ -193,6 +194,7 @@ class Socket:
     _core: SocketCore
     _parts: list[Any]
     _rparts: list[Any] | None
+    _inbox: collections.deque[list[Any]] | None
     _passive: dict[int, Any]
     _monitor_socket: Socket | None
     _monitor_addr: str | None
@@ -225,6 +227,8 @@ class Socket:
         d["_core"] = core
         d["_parts"] = []  # frames sent with SNDMORE, held until the last one
         d["_rparts"] = None  # the rest of a message being received part by part
+        # whole messages taken ahead by recv_batch (patterns where that is invisible)
+        d["_inbox"] = collections.deque() if batchable(core.pattern) else None
         d["_passive"] = dict(_PASSIVE_DEFAULTS)
         d["_monitor_socket"] = None
         d["_monitor_addr"] = None
@@ -251,6 +255,9 @@ class Socket:
         if monitor is not None:
             monitor.close(0)
         core.close(None if linger is None else _ms_to_s(linger))
+        inbox = self.__dict__.get("_inbox")
+        if inbox:
+            inbox.clear()
         ctx = self.__dict__.get("context")
         if ctx is not None:
             ctx._rm_socket(self)
@@ -385,7 +392,7 @@ class Socket:
             return 1 if self._rparts else 0
         if option == SocketOption.EVENTS:
             bits = core.events()
-            if self._rparts:
+            if self._rparts or self._inbox:
                 bits |= 1
             return bits
         if option == SocketOption.FD:
@@ -464,7 +471,7 @@ class Socket:
         if core.closed:
             return 0
         bits = core.poll_events()
-        if self._rparts:
+        if self._rparts or self._inbox:
             bits |= 1
         return bits
 
@@ -607,8 +614,17 @@ class Socket:
     # -- receiving -----------------------------------------------------------------------
 
     def _next_message(self, flags: int) -> list[Any]:
+        inbox = self._inbox
+        if inbox:
+            if self._core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            return inbox.popleft()
         core = self._core
         try:
+            if inbox is not None:
+                if flags & _NOBLOCK:
+                    return core.recv_batch(inbox, False)
+                return core.recv_batch(inbox, True, core.options.rcvtimeo)
             if flags & _NOBLOCK:
                 message: list[Any] = core.recv(False)
             else:
@@ -626,7 +642,8 @@ class Socket:
             if not more:
                 self.__dict__["_rparts"] = None
         else:
-            message = self._next_message(flags)
+            inbox = self._inbox
+            message = inbox.popleft() if inbox else self._next_message(flags)
             if len(message) == 1:
                 frame = message[0]
                 more = False
@@ -690,7 +707,7 @@ class Socket:
         core = self._core
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
-        if self._rparts and flags & 1:
+        if (self._rparts or self._inbox) and flags & 1:
             return 1 | (core.poll_events() & flags & 2)
         seconds = -1.0 if timeout is None or timeout < 0 else timeout / 1000
         try:

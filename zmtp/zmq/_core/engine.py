@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +34,7 @@ from ...protocol import (
     Subscribe,
 )
 from ...protocol import Message as MessageEvent
+from ...protocol.frames import FrameEncoder
 from .events import EV
 
 if TYPE_CHECKING:
@@ -42,6 +45,8 @@ __all__ = ["StreamEngine"]
 log = logging.getLogger("zmtp.zmq")
 
 RECV_SIZE = 256 * 1024
+_IOV_MAX = 1024
+_DIRECT = os.environ.get("ZMTP_ZMQ_DIRECT", "1") == "1"
 _TAKE_BATCH = 1024
 
 
@@ -78,6 +83,11 @@ class StreamEngine(asyncio.BufferedProtocol):
         self._write_paused = False
         self._read_paused = False
         self._flush_scheduled = False
+        self._writing = False
+        self._tail: list[bytes | bytearray | memoryview] | None = None
+        self._raw_fd = -1
+        self._loop_tid = core.driver.thread_id
+        self._encoder = FrameEncoder()
         self.closed = False
         self.close_reason = ""
         self._hs_timer: asyncio.TimerHandle | None = None
@@ -100,6 +110,7 @@ class StreamEngine(asyncio.BufferedProtocol):
             self.peer = self.endpoint
         sock = transport.get_extra_info("socket")
         self.fd = sock.fileno() if sock is not None else -1
+        self._loop_tid = self.core.driver.thread_id
         if not self.core.engine_started(self):
             self.close("socket closed", abort=True)
             return
@@ -141,8 +152,10 @@ class StreamEngine(asyncio.BufferedProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed and self.transport is None:
             return
-        self.closed = True
-        self.transport = None
+        with self.lock:
+            self.closed = True
+            self.transport = None
+            self._raw_fd = -1
         for timer in (self._hs_timer, self._hb_timer):
             if timer is not None:
                 timer.cancel()
@@ -173,7 +186,9 @@ class StreamEngine(asyncio.BufferedProtocol):
                     if pipe is None:
                         self.close("peer refused: the socket already has that peer", abort=True)
                         return
-                    self.pipe = pipe
+                    with self.lock:
+                        self.pipe = pipe
+                        self._raw_fd = self.fd
                     if self.options.heartbeat_ivl > 0:
                         self._start_heartbeats()
                     self._deliver(events[index + 1 :])
@@ -225,10 +240,72 @@ class StreamEngine(asyncio.BufferedProtocol):
     # -- hooks installed on the pipe (called under the lock, from any thread) --------------
 
     def wake_writer(self) -> None:
+        """The pipe's queue went from empty to non-empty (under the lock, any thread).
+
+        From a user thread, with the connection idle (nothing buffered, nothing being
+        written), the message is written right here: one syscall instead of waking the
+        I/O thread, which is what makes a round trip cheap.  Otherwise the I/O thread is
+        woken once and drains whatever has been queued by the time it runs.
+        """
         if self._flush_scheduled or self.closed:
             return
+        if (_DIRECT and self.core.direct_ok and self._raw_fd >= 0 and not self._writing
+                and self._tail is None and not self._write_paused
+                and threading.get_ident() != self._loop_tid):
+            transport = self.transport
+            if (transport is not None and not transport.get_write_buffer_size()
+                    and not self.conn.has_data_to_send):
+                self._direct_write()
+                return
         self._flush_scheduled = True
         self.core.call_soon(self._flush)
+
+    def _direct_write(self) -> None:
+        """Under the lock, from a user thread: encode and write the queued messages."""
+        pipe = self.pipe
+        if pipe is None:
+            return
+        encoder = self._encoder
+        try:
+            encoder.messages(pipe.take(_TAKE_BATCH))
+        except (TypeError, ValueError):
+            encoder.drain()
+            raise
+        buffers = encoder.drain()
+        total = 0
+        for buffer in buffers:
+            total += len(buffer) if type(buffer) is not memoryview else buffer.nbytes
+        try:
+            if len(buffers) == 1:
+                sent = os.write(self._raw_fd, buffers[0])
+            else:
+                sent = os.writev(self._raw_fd, buffers[:_IOV_MAX]) if len(buffers) <= _IOV_MAX \
+                    else 0
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            sent = 0  # the I/O thread meets the same error and closes the connection
+        if sent >= total:
+            return
+        # The rest goes through the transport, on the loop, before anything else.
+        rest: list[bytes | bytearray | memoryview] = []
+        for buffer in buffers:
+            view = memoryview(buffer).cast("B")
+            if sent >= view.nbytes:
+                sent -= view.nbytes
+                continue
+            rest.append(view[sent:] if sent else buffer)
+            sent = 0
+        self._tail = rest
+        self.core.call_soon(self._write_tail)
+
+    def _write_tail(self) -> None:
+        self._write_out()
+        with self.lock:
+            pipe = self.pipe
+            if pipe is not None and pipe.outq and not self._flush_scheduled:
+                self._flush_scheduled = True
+                self.loop.call_soon(self._flush)
 
     def wake_reader(self) -> None:
         self.core.call_soon(self._resume_reading)
@@ -258,7 +335,11 @@ class StreamEngine(asyncio.BufferedProtocol):
     # -- writing ---------------------------------------------------------------------------
 
     def _flush(self) -> None:
-        """Drain the pipe into the connection and the transport (loop thread)."""
+        """Drain the pipe into the connection and the transport (loop thread).
+
+        ``_writing`` tells a user thread, while messages taken here are being encoded
+        outside the lock, that it must not write directly (it would overtake them).
+        """
         conn = self.conn
         pipe = self.pipe
         while True:
@@ -268,23 +349,43 @@ class StreamEngine(asyncio.BufferedProtocol):
                         or conn.closed):
                     break
                 messages = pipe.take(_TAKE_BATCH)
+                self._writing = True
             try:
                 conn.send_messages(messages)
             except (ProtocolError, RuntimeError, ValueError) as exc:
+                self._writing = False
                 self.close(f"cannot send: {exc}")
                 return
             self._write_out()
         self._write_out()
 
     def _write_out(self) -> None:
+        """Write a direct write's unsent rest, then what the connection has encoded.
+
+        Loop thread.  ``_writing`` stays set until the transport has the bytes, so that a
+        user thread cannot write directly in between and overtake them.
+        """
         transport = self.transport
-        if transport is None or not self.conn.has_data_to_send:
+        if transport is None:
+            with self.lock:
+                self._writing = False
             return
-        buffers = self.conn.data_to_send()
-        if len(buffers) == 1:
-            transport.write(buffers[0])
-        else:
-            transport.writelines(buffers)
+        with self.lock:
+            tail = self._tail
+            self._tail = None
+            self._writing = True
+        try:
+            if tail:
+                transport.writelines(tail)
+            if self.conn.has_data_to_send:
+                buffers = self.conn.data_to_send()
+                if len(buffers) == 1:
+                    transport.write(buffers[0])
+                else:
+                    transport.writelines(buffers)
+        finally:
+            with self.lock:
+                self._writing = False
 
     def write_idle(self) -> bool:
         """Nothing of ours is left to send (linger uses this)."""
@@ -356,6 +457,11 @@ class StreamEngine(asyncio.BufferedProtocol):
         transport = self.transport
         if transport is None or transport.is_closing():
             return
+        with self.lock:
+            self._raw_fd = -1  # no direct write may race the close
+            tail = self._tail
+        if tail is not None and not abort:
+            self._write_out()
         level = logging.DEBUG if reason in ("closed by peer", "closed locally") else logging.INFO
         log.log(level, "zmtp.zmq: connection %s (%s) closing: %s", self.peer, self.endpoint,
                 reason)
