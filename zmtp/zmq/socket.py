@@ -319,6 +319,8 @@ class Socket:
         core = self._core
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
+        if core.terminated:
+            raise ContextTerminated()
         option = int(option)
         if option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
             if isinstance(optval, str):
@@ -386,6 +388,8 @@ class Socket:
         option = int(option)
         if core.closed:
             raise ZMQError(Errno.ENOTSOCK)
+        if core.terminated:
+            raise ContextTerminated()
         if option == SocketOption.TYPE:
             return self.socket_type
         if option == SocketOption.RCVMORE:
