@@ -93,12 +93,18 @@ _LAZY: dict[str, tuple[str, str]] = {
 }
 
 
+# Submodules reachable as attributes without an import, as pyzmq's are after ``import zmq``.
+_SUBMODULES = frozenset({"asyncio", "backend", "devices", "sugar", "utils"})
+
+
 def __getattr__(name: str) -> Any:
+    import importlib
+
+    if name in _SUBMODULES:
+        return importlib.import_module(f"zmtp.zmq.{name}")
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'zmtp.zmq' has no attribute {name!r}")
-    import importlib
-
     value = getattr(importlib.import_module(target[0]), target[1])
     globals()[name] = value
     return value
