@@ -159,7 +159,7 @@ def ensure_deps(cache: Path) -> Path:
 
 
 def run_suite(root: Path, files: list[str], impl: str, cache: Path, deps: Path,
-              timeout: int, keyword: str | None, wall: int) -> Path:
+              timeout: int, keyword: str | None, wall: int, markers: str) -> Path:
     plugin_dir = cache / "plugin"
     plugin_dir.mkdir(exist_ok=True)
     (plugin_dir / "zmtp_pyzmq_alias.py").write_text(ALIAS_PLUGIN)
@@ -175,6 +175,8 @@ def run_suite(root: Path, files: list[str], impl: str, cache: Path, deps: Path,
         cmd[3:3] = ["-p", "zmtp_pyzmq_alias"]
     if keyword:
         cmd += ["-k", keyword]
+    if markers:
+        cmd += ["-m", markers]
     cmd += [f"tests/{f}" for f in files if (root / "tests" / f).exists()]
     log = cache / f"pytest-{impl}.log"
     if report.exists():
@@ -245,6 +247,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=int, default=30, help="per-test timeout, s")
     parser.add_argument("--wall", type=int, default=1800, help="whole-run timeout, s")
     parser.add_argument("-k", dest="keyword", help="pytest -k expression")
+    parser.add_argument("-m", dest="markers", default="not large",
+                        help='pytest -m expression (default "not large": no 2 GiB messages)')
     args = parser.parse_args(argv)
 
     cache: Path = args.cache
@@ -254,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     deps = ensure_deps(cache)
     files = [f for g in args.groups for f in GROUPS[g]] + (EXTRA if args.extra else [])
     report = run_suite(root, files, args.impl, cache, deps, args.timeout, args.keyword,
-                       args.wall)
+                       args.wall, args.markers)
     print(f"pyzmq {args.version} test suite against {args.impl}: {', '.join(files)}\n")
     return summarise(report)
 

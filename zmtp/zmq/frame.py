@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import threading
 import time
+import weakref
 from typing import Any
 
 from zmtp.zmq.constants import MessageOption
@@ -110,16 +111,21 @@ class Frame:
             self._bytes, self._view = data, None
         else:
             view = memoryview(data)
-            if view.ndim != 1 or view.format not in ("B", "b", "c") or not view.c_contiguous:
-                view = view.cast("B") if view.c_contiguous else memoryview(view.tobytes())
+            if not view.c_contiguous:
+                raise BufferError("a Frame needs a contiguous buffer")
+            if view.ndim != 1 or view.format not in ("B", "b", "c"):
+                view = view.cast("B")
             threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
             if copy or (copy is None and view.nbytes < threshold):
                 self._bytes, self._view = view.tobytes(), None
             else:
                 self._bytes, self._view = None, view
+        self._buffer: memoryview | None = None
         if track:
+            # Done once sent (the socket sets the event) or once nobody holds the frame.
             self.tracker_event = threading.Event()
             self.tracker = MessageTracker(self.tracker_event)
+            weakref.finalize(self, self.tracker_event.set)
         else:
             self.tracker_event = None
             self.tracker = None
@@ -138,6 +144,7 @@ class Frame:
             frame._bytes, frame._view = None, data
         frame.tracker = None
         frame.tracker_event = None
+        frame._buffer = None
         return frame
 
     @property
@@ -150,11 +157,17 @@ class Frame:
 
     @property
     def buffer(self) -> memoryview:
-        """A memoryview of the content, without copying."""
+        """A memoryview of the content, without copying (the same one on every access)."""
         if self._view is not None:
             return self._view
-        assert self._bytes is not None
-        return memoryview(self._bytes)
+        if self._buffer is None:
+            assert self._bytes is not None
+            self._buffer = memoryview(self._bytes)
+        return self._buffer
+
+    def __buffer__(self, flags: int) -> memoryview:
+        """memoryview(frame) without a copy (the buffer protocol: Python 3.12 and later)."""
+        return self.buffer
 
     def __len__(self) -> int:
         if self._bytes is not None:
@@ -175,9 +188,19 @@ class Frame:
         return other
 
     def __repr__(self) -> str:
-        data = self.bytes
-        shown = repr(data if len(data) <= 32 else data[:32]) + ("..." if len(data) > 32 else "")
-        return f"<zmq.Frame({shown})>"
+        size = len(self)
+        if size <= 16:
+            return f"<zmq.Frame({self.bytes!r})>"
+        head = (self._bytes[:12] if self._bytes is not None else self.buffer[:12].tobytes())
+        if size < 1000:
+            amount = f"{size}B"
+        elif size < 2**20:
+            amount = f"{size // 1000}kB"
+        elif size < 2**30:
+            amount = f"{size // 1_000_000}MB"
+        else:
+            amount = f"{size // 1_000_000_000}GB"
+        return f"<zmq.Frame({head!r}...{amount})>"
 
     __str__ = __repr__
 
