@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import pickle
 import select as select_mod
+import threading
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -60,17 +61,21 @@ class _Waiter:
 class Socket(_socket.Socket):
     """A socket whose send/recv/poll return awaitables; runs on the running loop."""
 
+    _repr_cls = "zmq.asyncio.Socket"
+
     _recv_q: deque[_Waiter]
     _send_q: deque[_Waiter]
     _poll_q: list[_Waiter]
     _watchers: set[Callable[[], None]]
     _service_scheduled: bool
+    _aloop: asyncio.AbstractEventLoop | None
 
     def __init__(self, ctx_or_socket: Any = None, socket_type: int = 0, **kwargs: Any) -> None:
         if ctx_or_socket is None:
             ctx_or_socket = Context.instance()
         super().__init__(ctx_or_socket, socket_type, **kwargs)
         d = self.__dict__
+        d["_aloop"] = None
         d["_recv_q"] = deque()
         d["_send_q"] = deque()
         d["_poll_q"] = []
@@ -83,19 +88,30 @@ class Socket(_socket.Socket):
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
+        self.__dict__["_aloop"] = loop
         self._core.start_pending()
         return loop
 
     def _on_change(self) -> None:
-        """Core hook (under the lock, on the loop thread): readiness may have changed."""
+        """Core hook (under the lock): readiness may have changed.  Normally on the loop
+        thread; from the I/O thread for an asyncio shadow of a blocking socket."""
         if not self._service_scheduled and (
             self._recv_q or self._send_q or self._poll_q or self._watchers
         ):
-            loop = self._core.driver.loop
-            if loop is None:
+            loop = self._aloop
+            if loop is None or loop.is_closed():
                 return
             self.__dict__["_service_scheduled"] = True
-            loop.call_soon(self._service)
+            driver = self._core.driver
+            if threading.get_ident() == driver.thread_id and driver.loop is loop:
+                loop.call_soon(self._service)
+            else:
+                loop.call_soon_threadsafe(self._service)
+
+    @property
+    def _recv_futures(self) -> list[asyncio.Future[Any]]:
+        """Futures waiting for this socket to become readable (pyzmq's name)."""
+        return [w.future for w in (*self._recv_q, *self._poll_q) if not w.future.done()]
 
     def _service(self) -> None:
         self.__dict__["_service_scheduled"] = False
@@ -108,6 +124,11 @@ class Socket(_socket.Socket):
                 continue
             if self._fail_if_closed(waiter):
                 recv_q.popleft()
+                continue
+            rparts = self._rparts
+            if rparts:  # the rest of a message an earlier recv() started
+                recv_q.popleft()
+                self._settle(waiter, self._take_parts(rparts, waiter))
                 continue
             try:
                 message = core.try_recv()
@@ -194,6 +215,19 @@ class Socket(_socket.Socket):
             return frame if type(frame) is bytes else bytes(frame)
         return Frame._received(frame, more)
 
+    def _take_parts(self, rparts: list[Any], waiter: _Waiter) -> Any:
+        if waiter.kind == "multipart":
+            rparts.reverse()
+            self.__dict__["_rparts"] = None
+            return self._shape(rparts, waiter)
+        frame = rparts.pop()
+        more = bool(rparts)
+        if not more:
+            self.__dict__["_rparts"] = None
+        if waiter.copy:
+            return frame if type(frame) is bytes else bytes(frame)
+        return Frame._received(frame, more)
+
     def _park(self, queue: Any, waiter: _Waiter, timeout: float,
               loop: asyncio.AbstractEventLoop) -> asyncio.Future[Any]:
         queue.append(waiter)
@@ -277,24 +311,16 @@ class Socket(_socket.Socket):
     def recv(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         loop = self._loop()
         rparts = self._rparts
-        if rparts:
-            frame = rparts.pop()
-            more = bool(rparts)
-            if not more:
-                self.__dict__["_rparts"] = None
-            if copy:
-                return _done(frame if type(frame) is bytes else bytes(frame))
-            return _done(Frame._received(frame, more))
+        if rparts and not self._recv_q:
+            return _done(self._take_parts(rparts, _Waiter(loop.create_future(), "recv", copy)))
         return self._recv_message("recv", flags, copy, loop)
 
     def recv_multipart(self, flags: int = 0, copy: bool = True, track: bool = False) -> Any:
         loop = self._loop()
         rparts = self._rparts
-        if rparts:
-            rparts.reverse()
-            self.__dict__["_rparts"] = None
+        if rparts and not self._recv_q:
             waiter = _Waiter(loop.create_future(), "multipart", copy)
-            return _done(self._shape(rparts, waiter))
+            return _done(self._take_parts(rparts, waiter))
         return self._recv_message("multipart", flags, copy, loop)
 
     def _recv_message(self, kind: str, flags: int, copy: bool,
@@ -398,6 +424,7 @@ class Context(_context.Context):
 
     _instance = None
     _socket_class = Socket
+    _repr_cls = "zmq.asyncio.Context"
 
     def _make_driver(self) -> Driver:
         return LoopDriver()
@@ -405,7 +432,7 @@ class Context(_context.Context):
     def term(self) -> None:
         """Terminate without blocking the loop: sockets still open get ETERM; lingering
         sockets finish on the loop on their own."""
-        if self._closed:
+        if self._shared.closed:
             return
         shared = self._shared
         with shared.lock:
@@ -413,7 +440,7 @@ class Context(_context.Context):
             cores = list(shared.cores)
         for core in cores:
             core.terminate()
-        self.__dict__["_closed"] = True
+        self._shared.closed = True
 
 
 class Poller:
@@ -444,7 +471,7 @@ class Poller:
                 self._map[sock] = idx - 1
 
     def _ready(self) -> list[tuple[Any, int]]:
-        found = []
+        found: list[tuple[Any, int]] = []
         plain: list[tuple[Any, int]] = []
         for sock, mask in self.sockets:
             if isinstance(sock, _socket.Socket):
@@ -467,7 +494,8 @@ class Poller:
                     _POLLOUT if ev & select_mod.POLLOUT else 0) | (
                     PollEvent.POLLERR if ev & select_mod.POLLERR else 0)
                 if bits:
-                    found.append((fds[fd], int(bits)))
+                    # pyzmq reports an object with fileno() by its fd number
+                    found.append((fds[fd] if isinstance(fds[fd], int) else fd, int(bits)))
         return found
 
     def poll(self, timeout: int | None = -1) -> Any:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 import weakref
 from typing import Any, ClassVar, TypeVar
 
@@ -19,6 +20,8 @@ from .error import ZMQError
 from .socket import Socket
 
 __all__ = ["Context"]
+
+_UNDERLYING: dict[int, weakref.ref[Context]] = {}
 
 _C = TypeVar("_C", bound="Context")
 
@@ -48,40 +51,62 @@ class Context:
     sockopts: dict[int, Any]
     _shared: Shared
     _sockets: weakref.WeakSet[Socket]
-    _closed: bool
     _opts: dict[int, Any]
     _pid: int
 
     def __init__(self, io_threads: int | Context = 1, shadow: Context | int = 0) -> None:
-        if shadow:
-            raise ZMQError(Errno.ENOTSUP, "shadowing contexts is not supported by zmtp.zmq")
-        if isinstance(io_threads, Context):
-            raise ZMQError(Errno.ENOTSUP, "shadowing contexts is not supported by zmtp.zmq")
+        if isinstance(io_threads, Context) or shadow:
+            source = type(self).shadow(io_threads if isinstance(io_threads, Context) else shadow)
+            self.__dict__.update(source.__dict__)
+            return
+        if not isinstance(io_threads, int) or io_threads < 0:
+            raise ZMQError(Errno.EINVAL)
         d = self.__dict__
+        d["_shadow"] = False
         d["sockopts"] = {}
         d["_shared"] = Shared(self._make_driver())
         d["_sockets"] = weakref.WeakSet()
-        d["_closed"] = False
         d["_opts"] = dict(_CTX_DEFAULTS)
         d["_opts"][ContextOption.IO_THREADS] = int(io_threads)
         d["_pid"] = os.getpid()
+        _UNDERLYING[id(d["_shared"])] = weakref.ref(self)
+
+    @classmethod
+    def shadow(cls: type[_C], address: int | Context) -> _C:
+        """Another Context object for the same context (by object or ``underlying``)."""
+        if isinstance(address, Context):
+            source: Context | None = address
+        else:
+            ref = _UNDERLYING.get(int(address))
+            source = ref() if ref is not None else None
+        if source is None:
+            raise ZMQError(Errno.EINVAL, f"no context at address {address!r}")
+        obj = cls.__new__(cls)
+        obj.__dict__.update(source.__dict__)
+        obj.__dict__["_shadow"] = True
+        return obj
 
     def _make_driver(self) -> Driver:
         return IOThread()
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._shared.closed
 
     @property
     def underlying(self) -> int:
         return id(self._shared)
 
+    _repr_cls = "zmq.Context"
+
     def __repr__(self) -> str:
-        closed = " closed" if self._closed else ""
+        closed = " closed" if self._shared.closed else ""
         n = len(self._sockets)
-        return (f"<{type(self).__module__}.{type(self).__name__}({n} socket"
-                f"{'s' if n != 1 else ''}) at {id(self):#x}{closed}>")
+        count = "" if not n else f"{n} socket{'s' if n != 1 else ''}"
+        return f"<{self._repr_cls}({count}) at {id(self):#x}{closed}>"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(ContextOption.__members__))
 
     # -- singleton -------------------------------------------------------------------------
 
@@ -96,15 +121,15 @@ class Context:
                     inst = cls(io_threads=io_threads)
                     cls._instance = inst
                     cls._instance_pid = os.getpid()
-        assert isinstance(inst, cls)
-        return inst
+        return inst  # type: ignore[return-value]  # a subclass may share its parent's
 
     # -- sockets ---------------------------------------------------------------------------
 
     def socket(self, socket_type: int, socket_class: Any = None, **kwargs: Any) -> Any:
         """A new socket of ``socket_type``, with the context's default options applied."""
-        if self._closed:
-            raise ZMQError(Errno.ENOTSUP)
+        if self._shared.closed:
+            # libzmq's answer for a terminated context reached through a shadow is EFAULT
+            raise ZMQError(Errno.EFAULT if self.__dict__.get("_shadow") else Errno.ENOTSUP)
         cls = socket_class if socket_class is not None else self._socket_class
         sock = cls(self, socket_type, **kwargs)
         for opt, value in self.sockopts.items():
@@ -128,7 +153,7 @@ class Context:
         Blocked calls on this context's sockets in other threads raise ContextTerminated,
         as do later calls (close excepted).
         """
-        if self._closed:
+        if self._shared.closed:
             return
         shared = self._shared
         with shared.lock:
@@ -148,14 +173,14 @@ class Context:
                         if not core.closed and not self._owned(core):
                             core.close()
         shared.driver.stop()
-        self.__dict__["_closed"] = True
+        self._shared.closed = True
 
     def _owned(self, core: Any) -> bool:
         return any(sock.__dict__.get("_core") is core for sock in list(self._sockets))
 
     def destroy(self, linger: int | None = None) -> None:
         """Close every socket (with ``linger`` ms if given), then terminate."""
-        if self._closed:
+        if self._shared.closed:
             return
         for sock in list(self._sockets):
             if not sock.closed:
@@ -171,18 +196,24 @@ class Context:
         return self
 
     def __exit__(self, *args: Any) -> None:
+        for sock in list(self._sockets):
+            if not sock.closed:
+                warnings.warn(f"Unclosed socket {sock}", ResourceWarning, stacklevel=2)
         self.destroy()
 
     def __del__(self) -> None:
+        if self.__dict__.get("_shadow", True):
+            return
         try:
-            idle = not self.__dict__.get("_closed", True) and not self.__dict__["_sockets"]
+            shared = self.__dict__.get("_shared")
+            idle = shared is not None and not shared.closed and not self.__dict__["_sockets"]
             if idle and self._shared.driver.loop is not None:
                 self._shared.driver.stop()
         except Exception:
             pass
 
     def __copy__(self: _C, memo: Any = None) -> _C:
-        return self
+        return type(self).shadow(self)
 
     __deepcopy__ = __copy__
 

@@ -17,6 +17,7 @@ import errno as errno_mod
 import pickle
 import random
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,7 +28,7 @@ from ..protocol.sockettypes import SocketType as _CoreType
 from . import constants
 from ._core import EVENT_ALL, SocketCore, Terminated
 from ._core.core import BindError, batchable
-from .constants import Errno, SocketOption
+from .constants import Errno, SocketOption, _OptType
 from .error import Again, ContextTerminated, ZMQBindError, ZMQError
 from .frame import _FINISHED_TRACKER, Frame, MessageTracker
 
@@ -125,7 +126,10 @@ def translate_error(exc: BaseException) -> BaseException:
     if isinstance(exc, HostUnreachable):
         return ZMQError(Errno.EHOSTUNREACH)
     if isinstance(exc, BindError):
-        return ZMQError(exc.errno)
+        error = ZMQError(exc.errno)
+        if exc.errno == errno_mod.ENAMETOOLONG:
+            error.strerror += f" ({exc})"
+        return error
     if isinstance(exc, EndpointError):
         text = str(exc)
         if "not supported" in text or "unknown transport" in text:
@@ -188,6 +192,7 @@ def _frame_of(data: Any, copy: bool) -> Any:
 class Socket:
     """A ZeroMQ socket with pyzmq's API; create it with ``ctx.socket(zmq.PUSH)``."""
 
+    _repr_cls = "zmq.Socket"
     context: Context
     socket_type: int
     copy_threshold: int
@@ -209,10 +214,11 @@ class Socket:
     ) -> None:
         from .context import Context
 
-        if isinstance(ctx_or_socket, Socket):
-            raise ZMQError(Errno.ENOTSUP, "shadowing sockets is not supported by zmtp.zmq")
-        if shadow:
-            raise ZMQError(Errno.ENOTSUP, "shadowing sockets is not supported by zmtp.zmq")
+        if isinstance(ctx_or_socket, Socket) or shadow:
+            source = type(self).shadow(ctx_or_socket if isinstance(ctx_or_socket, Socket)
+                                       else shadow)
+            self.__dict__.update(source.__dict__)
+            return
         context = ctx_or_socket if ctx_or_socket is not None else Context.instance()
         if context.closed:
             raise ZMQError(Errno.ENOTSUP)
@@ -234,6 +240,7 @@ class Socket:
         d["_monitor_addr"] = None
         d["copy_threshold"] = copy_threshold if copy_threshold is not None else 65536
         d["_shadow"] = False
+        _UNDERLYING[id(core)] = weakref.ref(self)
         context._add_socket(self)
 
     # -- lifetime ------------------------------------------------------------------------
@@ -265,7 +272,7 @@ class Socket:
     def __del__(self) -> None:
         try:
             core = self.__dict__.get("_core")
-            if core is not None and not core.closed:
+            if core is not None and not core.closed and not self.__dict__.get("_shadow"):
                 self.close()
         except Exception:
             pass
@@ -277,7 +284,7 @@ class Socket:
         self.close()
 
     def __copy__(self: _S, memo: Any = None) -> _S:
-        return self
+        return type(self).shadow(self)
 
     __deepcopy__ = __copy__
 
@@ -287,8 +294,29 @@ class Socket:
         except ValueError:
             name = str(self.socket_type)
         state = " closed" if self.closed else ""
-        cls = type(self)
-        return f"<{cls.__module__}.{cls.__name__}(zmq.{name}) at {id(self):#x}{state}>"
+        return f"<{self._repr_cls}(zmq.{name}) at {id(self):#x}{state}>"
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(SocketOption.__members__))
+
+    # -- shadows: more Socket objects over the same socket ---------------------------------
+
+    @classmethod
+    def shadow(cls: type[_S], address: int | Socket) -> _S:
+        """Another Socket object for the same socket (by object or by ``underlying``)."""
+        if isinstance(address, Socket):
+            source: Socket | None = address
+        else:
+            ref = _UNDERLYING.get(int(address))
+            source = ref() if ref is not None else None
+        if source is None:
+            raise ZMQError(Errno.EINVAL, f"no socket at address {address!r}")
+        obj = cls.__new__(cls)
+        d = obj.__dict__
+        d.update(source.__dict__)
+        d["_shadow"] = True
+        d["_shadow_obj"] = source
+        return obj
 
     @property
     def type(self) -> int:
@@ -299,12 +327,24 @@ class Socket:
     def __getattr__(self, key: str) -> Any:
         upper = key.upper()
         if upper in _SOCKET_OPTION_NAMES:
-            return self.getsockopt(SocketOption[upper])
+            try:
+                return self.getsockopt(SocketOption[upper])
+            except ZMQError as exc:
+                if exc.errno == Errno.EINVAL:  # write-only (SUBSCRIBE): no such attribute
+                    raise AttributeError(f"{upper} cannot be read") from None
+                raise
         if upper == "HWM":
             return self.get_hwm()
         raise AttributeError(f"{type(self).__name__} has no such option: {upper}")
 
     def __setattr__(self, key: str, value: Any) -> None:
+        if key in ("subscribe", "unsubscribe") and key not in self.__dict__:
+            # s.subscribe = b"topic" sets the option, as in pyzmq
+            if isinstance(value, str):
+                value = value.encode("utf8")
+            option = SocketOption.SUBSCRIBE if key == "subscribe" else SocketOption.UNSUBSCRIBE
+            self.setsockopt(option, value)
+            return
         if key in self.__dict__ or any(key in cls.__dict__ for cls in type(self).__mro__):
             object.__setattr__(self, key, value)
             return
@@ -338,12 +378,21 @@ class Socket:
             return
         spec = _OPTS.get(option)
         if spec is None:
-            if option in self._passive:
-                if isinstance(optval, str):
-                    raise TypeError("unicode not allowed, use setsockopt_string")
-                self._passive[option] = optval
-                return
-            raise ZMQError(Errno.EINVAL)
+            if isinstance(optval, str):
+                raise TypeError("unicode not allowed, use setsockopt_string")
+            known = _known_option(option)
+            if known is None or option in _READ_ONLY:
+                if not isinstance(optval, int):
+                    raise TypeError(f"option {option} takes an int, not {type(optval).__name__}")
+                raise ZMQError(Errno.EINVAL)
+            if known._opt_type == _OptType.bytes:
+                if not isinstance(optval, (bytes, bytearray, memoryview)):
+                    raise TypeError(f"{known.name} takes bytes")
+                optval = bytes(optval)
+            elif not isinstance(optval, int):
+                raise TypeError(f"{known.name} takes an int, not {type(optval).__name__}")
+            self._passive[option] = optval  # accepted, without effect here
+            return
         name, kind = spec
         try:
             if kind == "ms":
@@ -415,7 +464,10 @@ class Socket:
         if spec is None:
             if option in self._passive:
                 return self._passive[option]
-            raise ZMQError(Errno.EINVAL)
+            known = _known_option(option)
+            if known is None or option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
+                raise ZMQError(Errno.EINVAL)
+            return b"" if known._opt_type == _OptType.bytes else 0
         name, kind = spec
         value = core.options.get(name)
         if kind == "ms":
@@ -484,12 +536,15 @@ class Socket:
     def bind(self, addr: str) -> _SocketContext:
         """Listen on ``addr``; returns a context manager that unbinds on exit."""
         addr = _addr(addr)
+        if self._core.closed:
+            raise ZMQError(Errno.ENOTSOCK)
         try:
             self._core.bind(addr)
         except ZMTPError as exc:
             err = translate_error(exc)
             if isinstance(err, ZMQError):
                 err.strerror += f" (addr={addr!r})"
+                err.args = (err.strerror,)
             raise err from None
         return _SocketContext(self, "bind", self._core.last_endpoint if _is_wild(addr) else addr)
 
@@ -514,10 +569,16 @@ class Socket:
     def connect(self, addr: str) -> _SocketContext:
         """Connect to ``addr`` (now or when it appears); returns a disconnecting context."""
         addr = _addr(addr)
+        if self._core.closed:
+            raise ZMQError(Errno.ENOTSOCK)
         try:
             self._core.connect(addr)
         except ZMTPError as exc:
-            raise translate_error(exc) from None
+            err = translate_error(exc)
+            if isinstance(err, ZMQError):
+                err.strerror += f" (addr={addr!r})"
+                err.args = (err.strerror,)
+            raise err from None
         return _SocketContext(self, "connect", addr)
 
     def unbind(self, addr: str | bytes) -> None:
@@ -695,10 +756,12 @@ class Socket:
 
     def recv_into(self, buffer: Any, /, *, nbytes: int = 0, flags: int = 0) -> int:
         """Receive one frame into ``buffer``; returns the frame's full size (may truncate)."""
-        view = memoryview(buffer).cast("B")
+        view = _writable_view(buffer)
         if nbytes < 0:
             raise ValueError(f"nbytes={nbytes!r} must be non-negative")
-        limit = len(view) if nbytes == 0 else min(nbytes, len(view))
+        if nbytes > len(view):
+            raise ValueError(f"nbytes={nbytes} is more than the buffer's {len(view)} bytes")
+        limit = len(view) if nbytes == 0 else nbytes
         data = self.recv(flags=flags)
         count = min(limit, len(data))
         view[:count] = data[:count]
@@ -803,3 +866,29 @@ def _json_loads(data: bytes, **kwargs: Any) -> Any:
     import json
 
     return json.loads(data.decode("utf8") if isinstance(data, bytes) else data, **kwargs)
+
+
+_UNDERLYING: dict[int, weakref.ref[Socket]] = {}
+
+_READ_ONLY = frozenset({
+    SocketOption.TYPE, SocketOption.RCVMORE, SocketOption.EVENTS, SocketOption.FD,
+    SocketOption.LAST_ENDPOINT, SocketOption.MECHANISM, SocketOption.THREAD_SAFE,
+    SocketOption.TOPICS_COUNT,
+})
+
+
+def _known_option(option: int) -> SocketOption | None:
+    try:
+        return SocketOption(option)
+    except ValueError:
+        return None
+
+
+def _writable_view(buffer: Any) -> memoryview:
+    """recv_into's target: a writable, contiguous buffer (BufferError otherwise)."""
+    view = memoryview(buffer)
+    if view.readonly:
+        raise BufferError("recv_into needs a writable buffer")
+    if not view.c_contiguous:
+        raise BufferError("recv_into needs a contiguous buffer")
+    return view.cast("B")

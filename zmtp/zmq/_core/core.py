@@ -33,6 +33,7 @@ from ...endpoint import Endpoint, parse_endpoint
 from ...errors import Again, EndpointError, SocketClosed, ZMTPError
 from ...options import Options
 from ...patterns import make_pattern
+from ...patterns.pubsub import Sub as _Sub
 from ...pipe import Message, Pipe
 from ...protocol import HandshakeComplete
 from ...protocol.sockettypes import SocketType, is_compatible
@@ -47,6 +48,8 @@ log = logging.getLogger("zmtp.zmq")
 _clock = time.perf_counter
 #: Seconds since the previous send after which a send counts as "not in a burst".
 DIRECT_GAP = 50e-6
+#: Longest ipc path a sockaddr_un takes on Linux (without the terminating NUL).
+IPC_PATH_MAX_LEN = 107
 #: Messages a blocking recv may take ahead for the patterns where that is invisible.
 RECV_BATCH = 64
 
@@ -65,6 +68,7 @@ class Shared:
         self.cores: set[SocketCore] = set()
         self.done = threading.Condition(self.lock)
         self.terminated = False
+        self.closed = False  # the context was terminated
 
 
 class _Binding:
@@ -129,7 +133,6 @@ class SocketCore:
         self.connecters: dict[str, _Connecter] = {}
         self.last_endpoint = ""
         self.monitors: list[tuple[SocketCore, int]] = []
-        self._pending: list[Callable[[], None]] = []
         self.uses_loop = False
         self.direct_ok = False
         self._received = False
@@ -152,14 +155,16 @@ class SocketCore:
         """Run ``fn`` on the loop (soon); if the loop cannot run yet, when it can."""
         self.uses_loop = True
         if self.driver.ensure() is None:
-            self._pending.append(fn)
+            self.driver.pending.append(fn)
             return
         self.call_soon(fn)
 
     def start_pending(self) -> None:
-        """asyncio face: a loop is running now; start what bind/connect left waiting."""
-        if self._pending and self.driver.ensure() is not None:
-            pending, self._pending = self._pending, []
+        """asyncio face: a loop is running now; start what bind/connect left waiting
+        (for every socket of the context: a peer may be used before this one is)."""
+        driver = self.driver
+        if driver.pending and driver.ensure() is not None:
+            pending, driver.pending = driver.pending, []
             for fn in pending:
                 self.call_soon(fn)
 
@@ -222,7 +227,8 @@ class SocketCore:
             return 0
         pattern = self.pattern
         bits = 0
-        if pattern.can_recv and pattern.has_message():
+        if pattern.can_recv and (pattern.has_message() if type(pattern) is not _Sub
+                                 else _sub_has_message(pattern)):
             bits |= 1
         if pattern.can_send and _can_send(pattern):
             bits |= 2
@@ -871,6 +877,22 @@ class SocketCore:
                 mon.close(-1)
 
 
+def _sub_has_message(pattern: _Sub) -> bool:
+    """SUB's has_message is optimistic (a queued message may not match any more, after
+    an unsubscribe); libzmq's SUB drops such messages when asked, and so do we."""
+    fq = pattern.fq
+    matches = pattern.topics.matches
+    while fq.active:
+        pipe = fq.active[0]
+        if not pipe.inq:
+            fq.active.popleft()
+            continue
+        if matches(pipe.inq[0][0]):
+            return True
+        fq.recv()  # not wanted any more: dropped, as the next recv would
+    return False
+
+
 def batchable(pattern: Any) -> bool:
     """Receiving ahead is invisible for these: no per-message state (REQ/REP), no
     subscription filter applied at recv time (SUB/XSUB), no routing prefix bookkeeping."""
@@ -942,6 +964,11 @@ def _open_listener(parsed: Endpoint, options: Options) -> tuple[stdlib_socket.so
         return sock, resolved, None
     if parsed.transport == "ipc":
         path = parsed.path
+        if len(path.encode()) > IPC_PATH_MAX_LEN:
+            raise BindError(
+                f"ipc path is {len(path.encode())} bytes; at most {IPC_PATH_MAX_LEN} fit",
+                errno_mod.ENAMETOOLONG,
+            )
         if path == "*":
             path = os.path.join(tempfile.gettempdir(), f"zmtp-{uuid.uuid4().hex[:12]}.sock")
         sock = stdlib_socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)

@@ -20,6 +20,11 @@ __all__ = ["Driver", "IOThread", "LoopDriver"]
 class Driver:
     loop: asyncio.AbstractEventLoop | None = None
     thread_id = -1
+    #: Loop work asked for before a loop could run it (asyncio sockets made outside one).
+    pending: list[Callable[[], None]]
+
+    def __init__(self) -> None:
+        self.pending = []
 
     def alive(self) -> bool:
         loop = self.loop
@@ -46,6 +51,7 @@ class IOThread(Driver):
     """One asyncio loop in a daemon thread, started lazily."""
 
     def __init__(self) -> None:
+        super().__init__()
         self._start_lock = threading.Lock()
         self._thread: threading.Thread | None = None
 
