@@ -103,3 +103,25 @@ def test_connect_retried_when_nobody_listens(zmq: ModuleType, ctx: Any) -> None:
     kinds = [e["event"] for e in events]
     assert kinds[-1] == zmq.EVENT_CONNECT_RETRIED
     assert events[-1]["value"] >= 50  # the reconnect interval in ms (libzmq adds jitter)
+
+
+def test_recv_monitor_message_on_asyncio_socket(zmq: ModuleType) -> None:
+    """With an asyncio socket recv_monitor_message returns an awaitable of the dict."""
+    import asyncio
+
+    zaio = import_module(zmq.__name__ + ".asyncio")
+    recv_monitor_message = import_module(zmq.__name__ + ".utils.monitor").recv_monitor_message
+
+    async def main() -> list[int]:
+        ctx = zaio.Context()
+        try:
+            server = ctx.socket(zmq.PULL)
+            server.linger = 0
+            mon = server.get_monitor_socket()
+            server.bind("tcp://127.0.0.1:*")
+            event = await asyncio.wait_for(recv_monitor_message(mon), 5)
+            return [event["event"]]
+        finally:
+            ctx.destroy(linger=0)
+
+    assert asyncio.run(main()) == [zmq.EVENT_LISTENING]
