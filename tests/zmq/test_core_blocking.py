@@ -594,3 +594,30 @@ def test_order_kept_across_direct_and_batched_writes(ctx: zmq.Context) -> None:
     got = [pull.recv() for _ in expected]
     assert [g[:8] for g in got] == [e[:8] for e in expected]
     assert got == expected
+
+
+def test_track_reports_when_the_message_is_written(ctx: zmq.Context) -> None:
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.copy_threshold = 0
+    probe = stdlib_socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    push.connect(f"tcp://127.0.0.1:{port}")
+    small = push.send(b"small", copy=True, track=True)
+    assert small is not None and small.done  # copied: done at once, as pyzmq
+    tracker = push.send(b"x" * 100, copy=False, track=True)
+    assert tracker is not None
+    time.sleep(0.05)
+    assert not tracker.done  # nobody listens yet: still queued
+    pull = ctx.socket(zmq.PULL)
+    pull.linger = 0
+    pull.rcvtimeo = 5000
+    pull.bind(f"tcp://127.0.0.1:{port}")
+    assert pull.recv() == b"small"
+    assert pull.recv() == b"x" * 100
+    tracker.wait(5)
+    assert tracker.done
+    with pytest.raises(ValueError):
+        push.send(zmq.Frame(b"untracked"), copy=False, track=True)

@@ -16,6 +16,7 @@ import collections
 import errno as errno_mod
 import pickle
 import random
+import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -172,8 +173,6 @@ def _frame_of(data: Any, copy: bool) -> Any:
     if type(data) is bytes:
         return data
     if isinstance(data, Frame):
-        if data.tracker_event is not None:
-            data.tracker_event.set()
         return data.bytes if copy or len(data) < _ZERO_COPY_MIN else data.buffer
     if isinstance(data, str):
         raise TypeError("unicode not allowed, use send_string")
@@ -198,6 +197,7 @@ class Socket:
     copy_threshold: int
     _core: SocketCore
     _parts: list[Any]
+    _pholds: list[tuple[Any, Any]]
     _rparts: list[Any] | None
     _inbox: collections.deque[list[Any]] | None
     _passive: dict[int, Any]
@@ -232,6 +232,7 @@ class Socket:
         d["socket_type"] = int(socket_type)
         d["_core"] = core
         d["_parts"] = []  # frames sent with SNDMORE, held until the last one
+        d["_pholds"] = []  # their tracking holds (see _tracking)
         d["_rparts"] = None  # the rest of a message being received part by part
         # whole messages taken ahead by recv_batch (patterns where that is invisible)
         d["_inbox"] = collections.deque() if batchable(core.pattern) else None
@@ -607,12 +608,17 @@ class Socket:
         """Send one frame; with SNDMORE it is held until the message's last frame."""
         if routing_id is not None or group is not None:
             raise ZMQError(Errno.ENOTSUP)
+        if track or (not copy and isinstance(data, Frame)):
+            tracker, holds = self._tracking((data,), copy, track)
+            self._pholds.extend(holds)
+        else:
+            tracker = None
         frame = data if type(data) is bytes else _frame_of(data, copy)
         if flags & _SNDMORE:
             if self._core.closed:
                 raise ZMQError(Errno.ENOTSOCK)
             self._parts.append(frame)
-            return _FINISHED_TRACKER if track else None
+            return tracker
         parts = self._parts
         if parts:
             message = [*parts, frame]
@@ -628,13 +634,48 @@ class Socket:
             raise translate_error(exc) from None
         if parts:
             parts.clear()
-        return _FINISHED_TRACKER if track else None
+        if self._pholds:
+            self._core.add_tracks(self._pholds)
+            self.__dict__["_pholds"] = []
+        return tracker
+
+    def _tracking(self, items: Sequence[Any], copy: bool, track: bool
+                  ) -> tuple[MessageTracker | None, list[tuple[Any, Any]]]:
+        """What a send returns with ``track``/tracked Frames, and what must stay held
+        until the message is written (an event to set, or the Frame itself: its tracker
+        is done once it is gone and nothing of ours still needs it)."""
+        trackers: list[MessageTracker] = []
+        holds: list[tuple[Any, Any]] = []
+        for item in items:
+            if isinstance(item, Frame) and not copy:
+                if item.tracker is not None:
+                    holds.append((None, item))
+                    trackers.append(item.tracker)
+                elif track:
+                    raise ValueError("Not a tracked message")
+        if track and not trackers:
+            small = copy or all(
+                (len(item) if isinstance(item, Frame) else memoryview(item).nbytes)
+                < self.copy_threshold for item in items
+            )
+            if small:
+                return _FINISHED_TRACKER, holds
+            event = threading.Event()
+            holds.append((event, None))
+            trackers.append(MessageTracker(event))
+        if not trackers:
+            return None, holds
+        return (trackers[0] if len(trackers) == 1 else MessageTracker(*trackers)), holds
 
     def send_multipart(
         self, msg_parts: Sequence[Any], flags: int = 0, copy: bool = True, track: bool = False,
         **kwargs: Any,
     ) -> MessageTracker | None:
         """Send a whole message at once (each part bytes-like or a Frame)."""
+        tracker = None
+        if track or not copy:
+            tracker, holds = self._tracking(msg_parts, copy, track)
+            self._pholds.extend(holds)
         message = [part if type(part) is bytes else _frame_of(part, copy) for part in msg_parts]
         if not message:
             raise ZMQError(Errno.EINVAL, "a message needs at least one part")
@@ -649,10 +690,10 @@ class Socket:
         except ZMTPError as exc:
             raise translate_error(exc) from None
         self._parts.clear()
-        if flags & _SNDMORE:
-            # pyzmq sends the last part with the caller's flags: SNDMORE keeps it open
-            raise ZMQError(Errno.EINVAL, "send_multipart with SNDMORE is not supported")
-        return _FINISHED_TRACKER if track else None
+        if self._pholds:
+            self._core.add_tracks(self._pholds)
+            self.__dict__["_pholds"] = []
+        return tracker
 
     def send_string(self, u: str, flags: int = 0, copy: bool = True, encoding: str = "utf-8",
                     **kwargs: Any) -> Any:

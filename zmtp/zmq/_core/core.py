@@ -135,6 +135,7 @@ class SocketCore:
         self.monitors: list[tuple[SocketCore, int]] = []
         self.uses_loop = False
         self.direct_ok = False
+        self.tracks: list[tuple[Any, Any]] = []
         self._received = False
         self._last_send = 0.0
         with self.lock:
@@ -848,6 +849,10 @@ class SocketCore:
 
     def _mark_done(self) -> None:
         self.done = True
+        tracks, self.tracks = self.tracks, []
+        for event, _frame in tracks:  # dropped with the socket: nothing holds them now
+            if event is not None:
+                event.set()
         if self._fd_r >= 0:
             fds = {self._fd_r, self._fd_w}
             self._fd_r = self._fd_w = -1
@@ -858,6 +863,38 @@ class SocketCore:
                     pass
         self.shared.cores.discard(self)
         self.shared.done.notify_all()
+
+    # -- message tracking (track=True) ---------------------------------------------------
+
+    def add_tracks(self, holds: list[tuple[Any, Any]]) -> None:
+        """Hold ``(event, frame)`` pairs until everything queued so far is written; then
+        set the events and let the frames go (their own trackers end with them)."""
+        with self.lock:
+            self.tracks.extend(holds)
+        if self.driver.alive() and self.uses_loop:
+            self.call_soon(self.check_tracks)
+        else:
+            self.check_tracks()
+
+    def check_tracks(self) -> None:
+        with self.lock:
+            if not self.tracks:
+                return
+            busy = not self.shut_down and (
+                any(not engine.write_idle() for engine in self.engines)
+                or any(p.outq for p in self.pipes if not p.terminated and not p.is_inproc)
+            )
+            if busy:
+                if self.driver.alive():
+                    self.call_soon(self._recheck_tracks)
+                return
+            tracks, self.tracks = self.tracks, []
+        for event, _frame in tracks:
+            if event is not None:
+                event.set()
+
+    def _recheck_tracks(self) -> None:
+        self.loop.call_later(0.002, self.check_tracks)
 
     # -- monitor sockets -----------------------------------------------------------------
 
