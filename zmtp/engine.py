@@ -1,10 +1,17 @@
-"""One ZMTP connection over a trio socket: handshake, then a reader, a writer and heartbeats.
+"""One ZMTP connection over a socket: handshake, then a reader, a writer and heartbeats.
 
 The hot paths are shaped for throughput and latency at once:
+- the engine drives a plain non-blocking stdlib socket itself: ``send``/``recv`` are
+  called directly and trio is asked to wait (``wait_readable``/``wait_writable``) only
+  when the kernel says EAGAIN.  trio's own socket methods end every successful call with
+  a trip through the scheduler, which is most of a small message's cost here;
 - the reader takes large chunks and lets the sans-IO core parse every frame in them,
   then hands the whole batch of messages to the pipe in one call;
 - the writer drains everything queued in the pipe into the core and writes it with one
   ``send`` (small frames coalesced) or one ``sendmsg`` (large frames, no copy);
+- a message queued while the writer is idle, and not within moments of the previous
+  such message, is written at once from the sending task (the writer is not woken: one
+  task switch less on the latency path); in a burst the writer takes over and batches;
 - nothing here runs per message except appending to a list.
 """
 
@@ -13,6 +20,7 @@ from __future__ import annotations
 import logging
 import socket as stdlib_socket
 from collections.abc import Callable, Sequence
+from time import perf_counter
 
 import trio
 
@@ -43,6 +51,18 @@ log = logging.getLogger("zmtp")
 RECV_SIZE = 256 * 1024
 _IOV_MAX = 1024
 _HAS_SENDMSG = hasattr(stdlib_socket.socket, "sendmsg")
+#: A message queued to an idle writer is written from the sending task unless the last
+#: one written that way went out less than this long ago (seconds): then a burst is
+#: under way, and the writer task batches it into few system calls instead.
+DIRECT_SEND_GAP = 50e-6
+#: Consecutive reads that filled the whole buffer before the reader lets others run.
+_READS_PER_CHECKPOINT = 4
+
+#: When the last direct write was made (one slot, process-wide; see ``_wake_writer``).
+_last_direct = [0.0]
+
+_wait_readable = trio.lowlevel.wait_readable
+_wait_writable = trio.lowlevel.wait_writable
 
 
 def make_mechanism(options: Options) -> Mechanism:
@@ -61,7 +81,7 @@ class Engine:
 
     def __init__(
         self,
-        sock: trio.socket.SocketType,
+        sock: stdlib_socket.socket,
         socket_type: SocketType,
         options: Options,
         *,
@@ -90,6 +110,10 @@ class Engine:
         self._writer_lot = trio.lowlevel.ParkingLot()
         self._reader_lot = trio.lowlevel.ParkingLot()
         self._writer_parked = False
+        self._writer_running = False
+        # Bytes a direct write (from a sending task) could not finish: the writer sends
+        # them before anything else.
+        self._unsent: list[memoryview] = []
         self._last_recv = trio.current_time()
         self._unanswered_since: float | None = None
         self._peer_ttl = 0.0
@@ -104,8 +128,45 @@ class Engine:
 
     def _wake_writer(self) -> None:
         if self._writer_parked:
+            now = perf_counter()
+            if now - _last_direct[0] >= DIRECT_SEND_GAP:
+                # Process-wide, not per connection: a PUB fanning out to many peers, or
+                # many sockets sending at once, is a burst even if each peer is quiet.
+                _last_direct[0] = now
+                if self._write_direct():
+                    return
             self._writer_parked = False
             self._writer_lot.unpark_all()
+
+    def _write_direct(self) -> bool:
+        """Write what is queued now, from the caller's task; False: leave it to the writer.
+
+        Only called while the writer is parked with nothing pending, so the order on the
+        wire holds.  Whatever the kernel does not take now is left in ``_unsent`` for the
+        writer, which is then woken.
+        """
+        conn = self.conn
+        pipe = self.pipe
+        if pipe is None or conn.closed or not self._writer_running or self._unsent:
+            return False
+        try:
+            if pipe.outq:
+                conn.send_messages(pipe.take())
+            buffers = conn.data_to_send()
+            if not buffers:
+                return True
+            rest = _send_now(self.sock, buffers)
+        except Exception as exc:
+            # The writer (woken by the caller) or the reader reports the failure.
+            if isinstance(exc, OSError) and not self.close_reason:
+                self.close(f"connection lost: {exc.strerror or exc}")
+            return False
+        if rest:
+            self._unsent = rest
+            if self.idle.is_set():
+                self.idle = trio.Event()
+            return False
+        return True
 
     def _wake_reader(self) -> None:
         self._reader_lot.unpark_all()
@@ -165,6 +226,7 @@ class Engine:
 
     def _finish(self) -> None:
         reason = self.close_reason or "closed by peer"
+        trio.lowlevel.notify_closing(self.sock)
         self.sock.close()
         pipe = self.pipe
         if pipe is not None:
@@ -219,7 +281,7 @@ class Engine:
         timeout = self.options.handshake_ivl
         with trio.fail_after(timeout if timeout > 0 else float("inf")):
             while True:
-                data = await self.sock.recv(RECV_SIZE)
+                data = await self._recv()
                 events = conn.receive_data(data)
                 buffers = conn.data_to_send()
                 if buffers:
@@ -236,6 +298,15 @@ class Engine:
                         raise ProtocolError(f"peer sent ERROR during handshake: {event.reason}")
                     if isinstance(event, Closed):
                         raise OSError("peer closed the connection during the handshake")
+
+    async def _recv(self) -> bytes:
+        sock = self.sock
+        await trio.lowlevel.checkpoint_if_cancelled()
+        while True:
+            try:
+                return sock.recv(RECV_SIZE)
+            except BlockingIOError:
+                await _wait_readable(sock)
 
     def _deliver(self, events: Sequence[object]) -> bool:
         """Hand parsed events to the pipe and the pattern; False once the peer is gone."""
@@ -275,32 +346,57 @@ class Engine:
         sock = self.sock
         pipe = self.pipe
         assert pipe is not None
+        full_reads = 0
         while True:
             body = conn.pending_frame_buffer()
-            if body is not None:
-                count = await sock.recv_into(body)
-                if count == 0:
-                    events = conn.receive_data(b"")
+            try:
+                if body is not None:
+                    count = sock.recv_into(body)
+                    more = count == len(body)
+                    events = (
+                        conn.frame_data_received(count) if count else conn.receive_data(b"")
+                    )
                 else:
-                    events = conn.frame_data_received(count)
-            else:
-                data = await sock.recv(RECV_SIZE)
-                events = conn.receive_data(data)
+                    data = sock.recv(RECV_SIZE)
+                    more = len(data) == RECV_SIZE
+                    events = conn.receive_data(data)
+            except BlockingIOError:
+                full_reads = 0
+                await _wait_readable(sock)
+                continue
             self._last_recv = trio.current_time()
             self._unanswered_since = None
             if not self._deliver(events):
                 return
-            while pipe.in_full():
-                pipe.in_blocked = True
-                await self._reader_lot.park()
+            if pipe.in_full():
+                while pipe.in_full():
+                    pipe.in_blocked = True
+                    await self._reader_lot.park()
+                full_reads = 0
+            elif not more and body is None:
+                # The kernel had less than we asked for: nothing more is waiting, most
+                # likely, so wait for readiness instead of paying for an EAGAIN.
+                full_reads = 0
+                await _wait_readable(sock)
+            else:
+                full_reads += 1
+                if full_reads >= _READS_PER_CHECKPOINT:
+                    full_reads = 0
+                    await trio.lowlevel.checkpoint()
 
     async def _writer(self, cancel_scope: trio.CancelScope) -> None:
         conn = self.conn
         pipe = self.pipe
         assert pipe is not None
         outq = pipe.outq
+        self._writer_running = True
         try:
             while True:
+                if self._unsent:
+                    unsent = self._unsent
+                    self._unsent = []
+                    await self._send_views(unsent)
+                    continue
                 if not outq and not conn.has_data_to_send:
                     self.idle.set()
                     self._writer_parked = True
@@ -316,27 +412,22 @@ class Engine:
             cancel_scope.cancel()
         except (ProtocolError, RuntimeError):
             cancel_scope.cancel()  # the reader found the violation and reports it
+        finally:
+            self._writer_running = False
+            self._writer_parked = False
 
     async def _send_buffers(self, buffers: list[bytes | bytearray | memoryview]) -> None:
+        if buffers:
+            rest = _send_now(self.sock, buffers)
+            if rest:
+                await self._send_views(rest)
+
+    async def _send_views(self, pending: list[memoryview]) -> None:
+        """Write ``pending`` completely, waiting for the kernel to take it."""
         sock = self.sock
-        if len(buffers) == 1 or not _HAS_SENDMSG:
-            for buffer in buffers:
-                view = memoryview(buffer)
-                while view:
-                    sent = await sock.send(view)
-                    view = view[sent:]
-            return
-        pending = [memoryview(buffer) for buffer in buffers]
         while pending:
-            sent = await sock.sendmsg(pending[:_IOV_MAX])
-            while sent and pending:
-                head = pending[0]
-                if sent >= len(head):
-                    sent -= len(head)
-                    pending.pop(0)
-                else:
-                    pending[0] = head[sent:]
-                    sent = 0
+            await _wait_writable(sock)
+            pending = _send_now(sock, pending)
 
     async def _watchdog(self) -> None:
         """libzmq's heartbeat rules: PING every heartbeat_ivl; close when nothing at all
@@ -364,6 +455,41 @@ class Engine:
                 return
             step = min([*ticks, ttl] if ttl > 0 else ticks) if (ticks or ttl > 0) else 1.0
             await trio.sleep(max(step / 4, 0.001))
+
+
+def _send_now(
+    sock: stdlib_socket.socket, buffers: Sequence[bytes | bytearray | memoryview]
+) -> list[memoryview]:
+    """Write as much of ``buffers`` as the kernel takes now; returns what is left."""
+    if len(buffers) == 1 or not _HAS_SENDMSG:
+        for index, buffer in enumerate(buffers):
+            view = memoryview(buffer)
+            while view:
+                try:
+                    sent = sock.send(view)
+                except BlockingIOError:
+                    return [view, *(memoryview(rest) for rest in buffers[index + 1 :])]
+                view = view[sent:]
+        return []
+    pending = [memoryview(buffer) for buffer in buffers]
+    count = len(pending)
+    start = 0
+    while start < count:
+        try:
+            sent = sock.sendmsg(pending[start : start + _IOV_MAX])
+        except BlockingIOError:
+            return pending[start:]
+        while start < count:
+            head = pending[start]
+            size = head.nbytes
+            if sent >= size:
+                sent -= size
+                start += 1
+                continue
+            if sent:
+                pending[start] = head[sent:]
+            break
+    return []
 
 
 class _Refused(Exception):

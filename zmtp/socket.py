@@ -15,9 +15,11 @@ consumed nothing.
 from __future__ import annotations
 
 import builtins
+import itertools
 import logging
 import math
 import random
+import socket as stdlib_socket
 from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -40,7 +42,11 @@ __all__ = ["Socket", "StateError"]
 
 log = logging.getLogger("zmtp")
 
+#: send/recv take a full trio checkpoint once per this many calls that did not wait
+#: (a power of two): often enough that a busy loop lets the connections' tasks run,
+#: rarely enough that the checkpoint's cost (several microseconds) is spread thin.
 _CHECKPOINT_EVERY = 64
+_TICK_MASK = _CHECKPOINT_EVERY - 1
 _ZERO_COPY_MIN = 64 * 1024
 
 
@@ -132,7 +138,13 @@ class Socket:
         self._nursery_manager: Any = None
         self._recv_lot = trio.lowlevel.ParkingLot()
         self._send_lot = trio.lowlevel.ParkingLot()
-        self._ops = 0
+        # Bound once: the hot paths skip two attribute lookups per message.
+        self._pattern_send = self._pattern.send
+        pattern = self._pattern
+        # Only when the class that says so is the one defining recv (REP is a DEALER).
+        fair = vars(type(pattern)).get("recv_is_fair_queue", False)
+        self._pattern_recv = pattern.fq.recv_message if fair else pattern.recv
+        self._ticks = itertools.count(1)
         self._pipes: set[Pipe] = set()
         self._engines: set[Engine] = set()
         self._bindings: dict[str, _Binding] = {}
@@ -331,7 +343,7 @@ class Socket:
     # -- engines -------------------------------------------------------------------------
 
     def _make_engine(
-        self, sock: trio.socket.SocketType, endpoint: str, peer: str, connecter: _Connecter | None
+        self, sock: stdlib_socket.socket, endpoint: str, peer: str, connecter: _Connecter | None
     ) -> Engine:
         def attach(engine: Engine, event: HandshakeComplete) -> Pipe | None:
             if self._shut_down:  # while lingering, new connections may still drain queues
@@ -428,7 +440,7 @@ class Socket:
             async with trio.open_nursery() as nursery:
                 while True:
                     try:
-                        sock, address = await listener.sock.accept()
+                        sock, address = await listener.accept()
                     except OSError as exc:
                         log.warning("zmtp: accept on %s failed: %s", binding.endpoint, exc)
                         await trio.sleep(0.1)  # e.g. EMFILE: back off instead of spinning
@@ -610,7 +622,15 @@ class Socket:
 
     async def send(self, data: Any) -> None:
         """Send a single-frame message (any bytes-like object)."""
-        await self.send_multipart((data,))
+        # The hot path, written out rather than delegating to send_multipart: a message
+        # that can be queued is queued without a task switch (see _tick).
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        message = [data if type(data) is bytes else _frame(data)]
+        if not next(self._ticks) & _TICK_MASK:
+            await self._tick()
+        if not self._pattern_send(message):
+            await self._send_wait(message)
 
     async def send_multipart(self, frames: Sequence[Any] | Iterable[Any]) -> None:
         """Send one message made of ``frames``; waits while the pattern says so (HWM)."""
@@ -619,21 +639,35 @@ class Socket:
         message = [_frame(frame) for frame in frames]
         if not message:
             raise ValueError("a message needs at least one frame")
-        if self._pattern.send(message):
-            self._ops += 1
-            if self._ops >= _CHECKPOINT_EVERY:
-                self._ops = 0
-                await trio.lowlevel.checkpoint()
-            return
+        if not next(self._ticks) & _TICK_MASK:
+            await self._tick()
+        if not self._pattern_send(message):
+            await self._send_wait(message)
+
+    async def _tick(self) -> None:
+        """Every so many sends/receives that did not have to wait: a full checkpoint, taken
+        *before* the operation so that a cancellation it delivers leaves nothing done."""
+        await trio.lowlevel.checkpoint()
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket was closed")
+
+    async def _send_wait(self, message: list[bytes]) -> None:
         timeout = self._options.sndtimeo
-        with trio.move_on_after(timeout if timeout >= 0 else math.inf):
-            while True:
-                await self._send_lot.park()
-                if self._closed:
-                    raise SocketClosed(f"the {self._type.name} socket was closed")
-                if self._pattern.send(message):
-                    return
+        if timeout < 0:
+            await self._send_park(message)
+            return
+        with trio.move_on_after(timeout):
+            await self._send_park(message)
+            return
         raise Again(f"send timed out after {timeout} s (sndtimeo): no peer could take it")
+
+    async def _send_park(self, message: list[bytes]) -> None:
+        while True:
+            await self._send_lot.park()
+            if self._closed:
+                raise SocketClosed(f"the {self._type.name} socket was closed")
+            if self._pattern_send(message):
+                return
 
     def send_nowait(self, data: Any) -> None:
         self.send_multipart_nowait((data,))
@@ -645,7 +679,7 @@ class Socket:
         message = [_frame(frame) for frame in frames]
         if not message:
             raise ValueError("a message needs at least one frame")
-        if not self._pattern.send(message):
+        if not self._pattern_send(message):
             raise Again("no peer can take the message now (no peer, or all at sndhwm)")
 
     # -- receiving -----------------------------------------------------------------------
@@ -654,33 +688,46 @@ class Socket:
         """Receive one whole message as a list of frames."""
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket is closed")
-        message = self._pattern.recv()
+        if not next(self._ticks) & _TICK_MASK:
+            await self._tick()
+        message = self._pattern_recv()
         if message is not None:
-            self._ops += 1
-            if self._ops >= _CHECKPOINT_EVERY:
-                self._ops = 0
-                await trio.lowlevel.checkpoint()
             return message
+        return await self._recv_wait()
+
+    async def _recv_wait(self) -> list[bytes]:
         timeout = self._options.rcvtimeo
-        with trio.move_on_after(timeout if timeout >= 0 else math.inf):
-            while True:
-                await self._recv_lot.park()
-                if self._closed:
-                    raise SocketClosed(f"the {self._type.name} socket was closed")
-                message = self._pattern.recv()
-                if message is not None:
-                    return message
+        if timeout < 0:  # no cancel scope to enter and leave: this is the latency path
+            return await self._recv_park()
+        with trio.move_on_after(timeout):
+            return await self._recv_park()
         raise Again(f"recv timed out after {timeout} s (rcvtimeo): nothing arrived")
+
+    async def _recv_park(self) -> list[bytes]:
+        park = self._recv_lot.park
+        while True:
+            await park()
+            if self._closed:
+                raise SocketClosed(f"the {self._type.name} socket was closed")
+            message = self._pattern_recv()
+            if message is not None:
+                return message
 
     async def recv(self) -> bytes:
         """Receive a message and return its first frame (its only frame, usually)."""
-        frames = await self.recv_multipart()
-        return frames[0] if len(frames) == 1 else b"".join(frames[:1])
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        if not next(self._ticks) & _TICK_MASK:
+            await self._tick()
+        frames = self._pattern_recv()
+        if frames is None:
+            frames = await self._recv_wait()
+        return frames[0]
 
     def recv_multipart_nowait(self) -> list[bytes]:
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket is closed")
-        message = self._pattern.recv()
+        message = self._pattern_recv()
         if message is None:
             raise Again("no message is waiting")
         return message

@@ -25,12 +25,26 @@ __all__ = ["Listener", "open_listener", "open_stream", "configure_stream_socket"
 class Listener:
     """A bound, listening tcp or ipc socket and the endpoint string it really got."""
 
-    def __init__(self, sock: trio.socket.SocketType, endpoint: str, ipc_path: str | None) -> None:
-        self.sock = sock
+    def __init__(self, sock: stdlib_socket.socket, endpoint: str, ipc_path: str | None) -> None:
+        self.sock = sock  # non-blocking
         self.endpoint = endpoint
         self.ipc_path = ipc_path
 
+    async def accept(self) -> tuple[stdlib_socket.socket, object]:
+        """One new connection, as a non-blocking stdlib socket (see ``open_stream``)."""
+        await trio.lowlevel.checkpoint_if_cancelled()
+        raw = self.sock
+        while True:
+            try:
+                conn, address = raw.accept()
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(raw)
+                continue
+            conn.setblocking(False)
+            return conn, address
+
     def close(self) -> None:
+        trio.lowlevel.notify_closing(self.sock)
         self.sock.close()
         if self.ipc_path is not None:
             try:
@@ -39,13 +53,18 @@ class Listener:
                 pass
 
 
+_AF_UNIX = getattr(stdlib_socket, "AF_UNIX", -1)
+#: SO_SNDBUF asked for on ipc connections when the ``sndbuf`` option is not set.
+IPC_SNDBUF = 4 * 1024 * 1024
+
+
 def _ipc_address(path: str) -> str | bytes:
     if path.startswith("@"):
         return b"\x00" + path[1:].encode()
     return path
 
 
-def configure_stream_socket(sock: trio.socket.SocketType, options: Options) -> None:
+def configure_stream_socket(sock: stdlib_socket.socket, options: Options) -> None:
     """The per-connection socket options libzmq applies: TCP_NODELAY, buffers, keepalive."""
     if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
         sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
@@ -54,6 +73,11 @@ def configure_stream_socket(sock: trio.socket.SocketType, options: Options) -> N
                             options.tcp_keepalive)
     if options.sndbuf > 0:
         sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF, options.sndbuf)
+    elif sock.family == _AF_UNIX:
+        # A unix stream socket's send buffer bounds what is in flight (no autotuning as
+        # for tcp): with the usual 208 KiB default a 1 MiB message crosses in five or
+        # more wake-ups of each side.  Ask for more; the kernel caps it at wmem_max.
+        sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF, IPC_SNDBUF)
     if options.rcvbuf > 0:
         sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, options.rcvbuf)
 
@@ -92,13 +116,14 @@ async def open_listener(endpoint: Endpoint, options: Options) -> Listener:
     """Bind and listen; raise EndpointError (address in use, bad host, bad path)."""
     if endpoint.transport == "tcp":
         family, sockaddr = await _resolve(endpoint.host, endpoint.port, options, passive=True)
-        sock = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+        sock = stdlib_socket.socket(family, stdlib_socket.SOCK_STREAM)
         try:
+            sock.setblocking(False)
             sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_REUSEADDR, 1)
             if family == stdlib_socket.AF_INET6:
                 sock.setsockopt(stdlib_socket.IPPROTO_IPV6, stdlib_socket.IPV6_V6ONLY,
                                 0 if endpoint.host == "*" else 1)
-            await sock.bind(sockaddr)
+            await trio.socket.from_stdlib_socket(sock).bind(sockaddr)
             sock.listen(options.backlog)
         except OSError as exc:
             sock.close()
@@ -108,9 +133,10 @@ async def open_listener(endpoint: Endpoint, options: Options) -> Listener:
         path = endpoint.path
         if path == "*":
             path = os.path.join(tempfile.gettempdir(), f"zmtp-{uuid.uuid4().hex}.sock")
-        sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
+        sock = stdlib_socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
         unlink_path = None
         try:
+            sock.setblocking(False)
             if not path.startswith("@"):
                 # libzmq removes a file left behind by an earlier run before binding.
                 try:
@@ -118,7 +144,7 @@ async def open_listener(endpoint: Endpoint, options: Options) -> Listener:
                 except FileNotFoundError:
                     pass
                 unlink_path = path
-            await sock.bind(_ipc_address(path))
+            await trio.socket.from_stdlib_socket(sock).bind(_ipc_address(path))
             sock.listen(options.backlog)
         except OSError as exc:
             sock.close()
@@ -137,26 +163,35 @@ def _bind_error(where: str, exc: OSError) -> EndpointError:
     return EndpointError(f"cannot bind {where}: {exc.strerror or exc}")
 
 
-async def open_stream(endpoint: Endpoint, options: Options) -> trio.socket.SocketType:
-    """Connect once; OSError on failure (the caller retries with backoff)."""
+async def open_stream(endpoint: Endpoint, options: Options) -> stdlib_socket.socket:
+    """Connect once; OSError on failure (the caller retries with backoff).
+
+    Returns a plain non-blocking stdlib socket: the engine calls ``send``/``recv`` on it
+    directly and waits with ``trio.lowlevel.wait_readable``/``wait_writable`` only when
+    the kernel says EAGAIN (trio's socket methods yield to the scheduler on every call).
+    """
     if endpoint.transport == "tcp":
         if endpoint.port == 0:
             raise EndpointError(f"cannot connect to {endpoint}: a port is required")
         if endpoint.host == "*":
             raise EndpointError(f"cannot connect to {endpoint}: '*' is only for bind")
         family, sockaddr = await _resolve(endpoint.host, endpoint.port, options, passive=False)
-        sock = trio.socket.socket(family, stdlib_socket.SOCK_STREAM)
+        raw = stdlib_socket.socket(family, stdlib_socket.SOCK_STREAM)
     elif endpoint.transport == "ipc":
         if endpoint.path == "*":
             raise EndpointError("cannot connect to ipc://*: it is only for bind")
-        sock = trio.socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
+        raw = stdlib_socket.socket(stdlib_socket.AF_UNIX, stdlib_socket.SOCK_STREAM)
         sockaddr = (_ipc_address(endpoint.path),)
     else:
         raise EndpointError(f"cannot connect to {endpoint}")
     try:
-        configure_stream_socket(sock, options)
-        await sock.connect(sockaddr if endpoint.transport == "tcp" else sockaddr[0])
+        raw.setblocking(False)
+        configure_stream_socket(raw, options)
+        # trio's wrapper shares ``raw`` (same object), for the async connect only.
+        await trio.socket.from_stdlib_socket(raw).connect(
+            sockaddr if endpoint.transport == "tcp" else sockaddr[0]
+        )
     except BaseException:
-        sock.close()
+        raw.close()
         raise
-    return sock
+    return raw

@@ -54,6 +54,35 @@ class FairQueue:
             return message, pipe
         return None
 
+    def recv_message(self) -> Message | None:
+        """``recv`` for patterns that do not need to know the pipe (no tuple per message).
+
+        The body of ``Pipe.read`` is written out here: this runs once per message."""
+        active = self.active
+        while active:
+            pipe = active[0]
+            inq = pipe.inq
+            if pipe.is_inproc:  # its read() also frees room on the peer's side
+                message = pipe.read()
+                if message is None:
+                    active.popleft()
+                    continue
+            else:
+                if not inq:
+                    active.popleft()
+                    continue
+                message = inq.popleft()
+                if pipe.in_blocked and (pipe.in_limit <= 0 or len(inq) < pipe.in_limit):
+                    pipe.in_blocked = False
+                    pipe.notify_in_space()
+            if inq:
+                if len(active) > 1:
+                    active.rotate(-1)
+            else:
+                active.popleft()
+            return message
+        return None
+
     def discard(self, pipe: Pipe) -> None:
         """Forget a pipe and everything it still holds (REQ drops unsolicited replies)."""
         pipe.discard_inbound()
@@ -89,6 +118,10 @@ class LoadBalancer:
         """The pipe the next message goes to, advancing the turn; None if none has room."""
         pipes = self.pipes
         count = len(pipes)
+        if count == 1:  # the common case, without the turn-taking
+            pipe = pipes[0]
+            limit = pipe.out_limit
+            return pipe if limit <= 0 or len(pipe.outq) < limit else None
         current = self.current
         for _ in range(count):
             if current >= count:
@@ -116,6 +149,9 @@ class Pattern:
 
     can_send = True
     can_recv = True
+    #: ``recv`` is exactly ``self.fq.recv_message`` (the socket then calls that directly).
+    #: Honoured only on the class that defines ``recv``, so subclasses stay safe.
+    recv_is_fair_queue = False
     #: Whether a connecting socket may queue to a pipe before its connection is made.
     queues_before_connect = True
 

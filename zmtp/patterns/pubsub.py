@@ -117,8 +117,19 @@ class Pub(Pattern):
         peers = self.topics.match(first)
         if peers:
             for pipe in peers:
-                if pipe.has_room() and not pipe.terminated:
+                if pipe.terminated:
+                    continue
+                outq = pipe.outq
+                limit = pipe.out_limit
+                if limit > 0 and len(outq) >= limit:
+                    continue  # PUB drops for a peer at its HWM, as libzmq does
+                if pipe.is_inproc or pipe.conflate:
                     pipe.write(message)
+                    continue
+                # Pipe.write, written out: this runs once per message and subscriber.
+                outq.append(message)
+                if len(outq) == 1:
+                    pipe.notify_out()
         return True
 
 
@@ -157,8 +168,7 @@ class XPub(Pub):
     def recv(self) -> Message | None:
         if self.pending:
             return self.pending.popleft()
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class SubscriberTopics:
@@ -243,8 +253,7 @@ class XSub(Pattern):
         return True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class Sub(XSub):
@@ -256,12 +265,14 @@ class Sub(XSub):
         raise StateError("SUB sockets cannot send; use subscribe() and unsubscribe()")
 
     def recv(self) -> Message | None:
+        recv = self.fq.recv_message
+        if b"" in self.topics.counts:  # subscribed to everything: nothing to filter
+            return recv()
         matches = self.topics.matches
         while True:
-            got = self.fq.recv()
-            if got is None:
+            message = recv()
+            if message is None:
                 return None
-            message = got[0]
             if matches(message[0]):
                 return message
 

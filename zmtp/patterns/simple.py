@@ -31,28 +31,39 @@ class Push(Pattern):
         pipe = self.lb.pick()
         if pipe is None:
             return False
-        pipe.write(message)
+        if pipe.is_inproc:
+            pipe.write(message)
+            return True
+        # Pipe.write, written out (once per message).
+        outq = pipe.outq
+        if pipe.conflate:
+            outq.clear()
+        outq.append(message)
+        if len(outq) == 1:
+            pipe.notify_out()
         return True
 
 
 class Pull(Pattern):
     can_send = False
+    recv_is_fair_queue = True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class Dealer(Push):
     can_recv = True
+    recv_is_fair_queue = True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
 
 
 class Pair(Pattern):
     """Exactly one peer; a second one is refused, as libzmq's PAIR does."""
+
+    recv_is_fair_queue = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
@@ -80,5 +91,4 @@ class Pair(Pattern):
         return True
 
     def recv(self) -> Message | None:
-        got = self.fq.recv()
-        return None if got is None else got[0]
+        return self.fq.recv_message()
