@@ -313,7 +313,9 @@ class SocketCore:
         ``batchable``)."""
         with self.lock:
             message = self.recv(block, timeout)
-            recv = self.pattern.recv
+            pattern = self.pattern
+            recv = (pattern.fq.recv_message if vars(type(pattern)).get("recv_is_fair_queue")
+                    else pattern.recv)
             append = into.append
             for _ in range(RECV_BATCH):
                 more = recv()

@@ -255,6 +255,8 @@ class StreamEngine(asyncio.BufferedProtocol):
             transport = self.transport
             if (transport is not None and not transport.get_write_buffer_size()
                     and not self.conn.has_data_to_send):
+                # One direct write per send: a PUB fanning out to many peers is a burst.
+                self.core.direct_ok = False
                 self._direct_write()
                 return
         self._flush_scheduled = True
