@@ -108,6 +108,9 @@ class Frame:
         if data is None:
             self._bytes, self._view = b"", None
         elif isinstance(data, bytes):
+            threshold = COPY_THRESHOLD if copy_threshold is None else copy_threshold
+            if copy or (copy is None and len(data) < threshold):
+                data = bytes(memoryview(data))  # a copy of its own, as pyzmq makes
             self._bytes, self._view = data, None
         else:
             view = memoryview(data)
