@@ -45,7 +45,7 @@ GROUPS: dict[str, list[str]] = {
     "monitor": ["test_monitor.py"],
     "asyncio": ["test_asyncio.py"],
 }
-#: Further files with --extra (socket options, messages, constants, versions, z85, imports).
+#: Further files with --extra (sockets, messages, constants, versions, z85, imports, decorators).
 EXTRA = [
     "test_socket.py",
     "test_message.py",
@@ -53,6 +53,7 @@ EXTRA = [
     "test_version.py",
     "test_z85.py",
     "test_imports.py",
+    "test_decorators.py",
 ]
 
 ALIAS_PLUGIN = '''"""pytest plugin (loaded first): make ``import zmq`` give zmtp.zmq."""
