@@ -215,3 +215,13 @@ def test_errno_of_last_error_is_per_thread() -> None:
     worker.join()
     assert seen == [0]
     assert str(zzmq.ZMQError()) == "Operation cannot be accomplished in current state"
+
+
+@pytest.mark.parametrize("error", [zzmq.ZMQError(zzmq.EINVAL, "custom"), zzmq.Again(),
+                                   zzmq.ContextTerminated(), zzmq.ZMQError("text only")])
+def test_errors_survive_pickling(error: Exception) -> None:
+    import pickle
+
+    clone = pickle.loads(pickle.dumps(error))
+    assert type(clone) is type(error)
+    assert (clone.errno, str(clone)) == (error.errno, str(error))  # type: ignore[attr-defined]

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno as _errno
 import os
 import threading
-from typing import Literal, NoReturn
+from typing import Any, Literal, NoReturn
 
 from zmtp.zmq.constants import Errno
 
@@ -92,6 +92,16 @@ class ZMQError(ZMQBaseError):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}('{self}')"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keep errno and text across pickling (multiprocessing hands errors between processes).
+        return (_rebuild, (type(self), self.errno, self.strerror))
+
+
+def _rebuild(cls: type[ZMQError], errno: int | None, text: str) -> ZMQError:
+    err = cls.__new__(cls)
+    ZMQError.__init__(err, errno if errno is not None else text, text)
+    return err
 
 
 class ZMQBindError(ZMQBaseError):
