@@ -11,6 +11,7 @@ on first use, so importing this package (e.g. for its constants) stays cheap.
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from zmtp.zmq import constants
@@ -38,8 +39,9 @@ from zmtp.zmq.version import (
     zmtp_version,
 )
 
-#: Longest ipc:// path the platform's sockaddr_un takes (Linux: 107 plus the NUL).
-IPC_PATH_MAX_LEN = 107
+#: Longest ipc:// path the platform's sockaddr_un takes (without the NUL): 107 on Linux,
+#: 103 on the BSDs and macOS.
+IPC_PATH_MAX_LEN = 107 if sys.platform.startswith("linux") else 103
 #: No draft sockets (SERVER/CLIENT, RADIO/DISH, ...) here, as in a non-draft libzmq build.
 DRAFT_API = False
 PYZMQ_DRAFT_API = False
