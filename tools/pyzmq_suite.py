@@ -45,7 +45,7 @@ GROUPS: dict[str, list[str]] = {
     "monitor": ["test_monitor.py"],
     "asyncio": ["test_asyncio.py"],
 }
-#: Further files with --extra (sockets, messages, constants, versions, z85, imports, decorators).
+#: Further files with --extra (sockets, messages, constants, versions, z85, imports, decorators, log).
 EXTRA = [
     "test_socket.py",
     "test_message.py",
@@ -54,6 +54,7 @@ EXTRA = [
     "test_z85.py",
     "test_imports.py",
     "test_decorators.py",
+    "test_log.py",
 ]
 
 ALIAS_PLUGIN = '''"""pytest plugin (loaded first): make ``import zmq`` give zmtp.zmq."""
