@@ -34,6 +34,7 @@ from .protocol import (
     Connection,
     HandshakeComplete,
     Mechanism,
+    MessageBatch,
     NullMechanism,
     PeerError,
     Ping,
@@ -105,6 +106,7 @@ class Engine:
             mechanism=make_mechanism(options),
             routing_id=options.routing_id,
             maxmsgsize=options.maxmsgsize,
+            batch_messages=True,  # runs of messages as one event: no object per message
         )
         self.pipe: Pipe | None = None
         self._writer_lot = trio.lowlevel.ParkingLot()
@@ -223,6 +225,15 @@ class Engine:
                 self.close_reason = self.close_reason or (
                     "peer refused: the socket already has that peer or routing id"
                 )
+            except Exception as exc:
+                # Not the peer's violation but our side choking on its input (e.g. the
+                # application's PLAIN authenticator raising on a hostile username): it costs
+                # this one connection, never the socket, and the traceback is kept.
+                self.close_reason = self.close_reason or (
+                    f"internal error while serving the peer: {type(exc).__name__}: {exc}"
+                )
+                log.error("zmtp: connection %s (%s): unexpected error", self.peer_address,
+                          self.endpoint, exc_info=exc)
 
     def _finish(self) -> None:
         reason = self.close_reason or "closed by peer"
@@ -283,9 +294,9 @@ class Engine:
             while True:
                 data = await self._recv()
                 events = conn.receive_data(data)
-                buffers = conn.data_to_send()
-                if buffers:
-                    await self._send_buffers(buffers)
+                # Events first, our reply after: a peer that sent its handshake and a
+                # message, then closed, makes our reply fail (EPIPE), and what it sent
+                # intact must still be delivered.  On success the writer sends our reply.
                 for index, event in enumerate(events):
                     if isinstance(event, HandshakeComplete):
                         pipe = self._attach(self, event)
@@ -298,6 +309,9 @@ class Engine:
                         raise ProtocolError(f"peer sent ERROR during handshake: {event.reason}")
                     if isinstance(event, Closed):
                         raise OSError("peer closed the connection during the handshake")
+                buffers = conn.data_to_send()
+                if buffers:
+                    await self._send_buffers(buffers)
 
     async def _recv(self) -> bytes:
         sock = self.sock
@@ -316,6 +330,12 @@ class Engine:
         batch: list[Message] = []
         alive = True
         for event in events:
+            if type(event) is MessageBatch:
+                if batch:
+                    batch.extend(event.messages)
+                else:
+                    batch = event.messages  # a fresh list nobody else holds
+                continue
             if type(event) is MessageEvent:
                 batch.append(event.frames)
                 continue

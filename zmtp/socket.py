@@ -48,10 +48,21 @@ log = logging.getLogger("zmtp")
 _CHECKPOINT_EVERY = 64
 _TICK_MASK = _CHECKPOINT_EVERY - 1
 _ZERO_COPY_MIN = 64 * 1024
+_CONFLATE_TYPES = frozenset(
+    {SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER}
+)
 
 
 def _frame(data: Any) -> bytes:
-    """Accept any bytes-like frame; small ones are copied so later mutation cannot leak in."""
+    """Accept any bytes-like frame, and take it as it is at the time of the call.
+
+    Like libzmq's zmq_send, the bytes sent are those the buffer held when ``send``
+    was called: a writable buffer (bytearray, array, numpy, mmap, a view of one) is
+    copied once here, since the caller may reuse it as soon as ``send`` returns while
+    the frame still waits in a queue.  Immutable data is never copied: ``bytes``
+    itself, and for large frames a read-only view of a ``bytes`` object (sent
+    scatter/gather without a copy).
+    """
     if type(data) is bytes:
         return data
     if isinstance(data, str):
@@ -60,8 +71,13 @@ def _frame(data: Any) -> bytes:
             "or use send_string"
         )
     view = memoryview(data)
-    if view.nbytes >= _ZERO_COPY_MIN and view.contiguous:
-        return view.cast("B")  # type: ignore[return-value]  # zero-copy, as pyzmq copy=False
+    if (
+        view.readonly
+        and isinstance(view.obj, bytes)
+        and view.nbytes >= _ZERO_COPY_MIN
+        and view.contiguous
+    ):
+        return view.cast("B")  # type: ignore[return-value]  # immutable: zero-copy is safe
     return view.tobytes()
 
 
@@ -282,7 +298,11 @@ class Socket:
     def _install(self, pipe: Pipe) -> None:
         pipe.on_readable = self._on_readable
         pipe.on_writable = self._on_writable
-        pipe.conflate = self._options.conflate
+        if self._options.conflate and self._type in _CONFLATE_TYPES:
+            # libzmq's ZMQ_CONFLATE: one message per queue, so the HWMs do not apply
+            # (a conflating sender never blocks); other socket types ignore the option.
+            pipe.conflate = True
+            pipe.out_limit = pipe.in_limit = 0
         if isinstance(pipe, inproc.InprocPipe):
             pipe.on_peer_gone = self._terminate_pipe
         self._pipes.add(pipe)
@@ -445,7 +465,13 @@ class Socket:
                         log.warning("zmtp: accept on %s failed: %s", binding.endpoint, exc)
                         await trio.sleep(0.1)  # e.g. EMFILE: back off instead of spinning
                         continue
-                    configure_stream_socket(sock, self._options)
+                    try:
+                        configure_stream_socket(sock, self._options)
+                    except OSError as exc:  # reset before we got to it (EINVAL on BSDs)
+                        log.info("zmtp: accepted connection %s on %s lost at once: %s",
+                                 _peer_name(address), binding.endpoint, exc)
+                        sock.close()
+                        continue
                     peer = _peer_name(address)
                     self._events.emit(EventKind.ACCEPTED, binding.endpoint, peer)
                     engine = self._make_engine(sock, binding.endpoint, peer, None)

@@ -233,26 +233,29 @@ prefix_st = st.sampled_from(
 
 @FUZZ
 @given(prefix_st, st.binary(max_size=400), cuts_st,
-       st.sampled_from(["null", "plain-client", "plain-server"]), st.sampled_from([-1, 100]))
+       st.sampled_from(["null", "plain-client", "plain-server"]), st.sampled_from([-1, 100]),
+       st.booleans())
 def test_arbitrary_bytes(prefix: bytes, tail: bytes, cuts: list[int], mech: str,
-                         limit: int) -> None:
+                         limit: int, batch: bool) -> None:
     mechanism: Mechanism = {
         "null": NullMechanism(),
         "plain-client": PlainClientMechanism(b"u", b"p"),
         "plain-server": _plain_server(),
     }[mech]
-    feed(Connection(SocketType.DEALER, mechanism=mechanism, maxmsgsize=limit),
-         prefix + tail, cuts)
+    feed(Connection(SocketType.DEALER, mechanism=mechanism, maxmsgsize=limit,
+                    batch_messages=batch), prefix + tail, cuts)
 
 
 @FUZZ
 @given(st.binary(max_size=600), cuts_st, st.booleans(), st.booleans(),
-       st.sampled_from([-1, 0, 50, 1 << 20]))
-def test_frame_decoder(data: bytes, cuts: list[int], v2: bool, subs: bool, limit: int) -> None:
+       st.sampled_from([-1, 0, 50, 1 << 20]), st.booleans())
+def test_frame_decoder(data: bytes, cuts: list[int], v2: bool, subs: bool, limit: int,
+                       batch: bool) -> None:
     def on_command(body: bytes, events: list[Event]) -> bool:
         return body[:1] == b"\x05"
 
-    dec = FrameDecoder(maxmsgsize=limit, on_command=on_command, v2=v2, subscriptions=subs)
+    dec = FrameDecoder(maxmsgsize=limit, on_command=on_command, v2=v2, subscriptions=subs,
+                       batch=batch)
     events: list[Event] = []
     pos = 0
     try:

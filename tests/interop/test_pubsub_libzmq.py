@@ -113,11 +113,16 @@ async def test_zmtp_xpub_sees_libzmq_sub(
         assert await recv_poking(xpub, sub) == [b"\x00other"]  # "topic" still counted once
         await sub.unsubscribe(b"topic")
         assert await recv_poking(xpub, sub) == [b"\x00topic"]
-        # The subscriber goes away: XPUB synthesises the unsubscribe of what it held.
         await sub.subscribe(b"left")
         assert await recv_poking(xpub, sub) == [b"\x01left"]
         sub.lsock.close(linger=0)
-        assert await xpub.recv() == [b"\x00left"]
+        if zmtp_binds:
+            # The subscriber goes away: XPUB synthesises the unsubscribe of what it held.
+            assert await xpub.recv() == [b"\x00left"]
+        else:
+            # A connecting XPUB keeps its pipe and the subscriptions on it for the
+            # reconnect, as libzmq's does: nothing to report (test_xpub_reconnect_libzmq).
+            assert await xpub.try_recv(0.3) is None
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)

@@ -48,8 +48,8 @@ def test_ping_without_ttl(data: bytes) -> None:
 
 def test_ping_context_too_long() -> None:
     assert c.parse_ping(b"\x00\x01" + b"x" * 16)[1] == b"x" * 16
-    with pytest.raises(ProtocolError, match="at most 16"):
-        c.parse_ping(b"\x00\x01" + b"x" * 17)
+    # libzmq 4.3.5 truncates a longer context to 16 octets and PONGs those; so do we.
+    assert c.parse_ping(b"\x00\x01" + b"x" * 16 + b"y")[1] == b"x" * 16
 
 
 def test_subscribe_cancel_bodies() -> None:

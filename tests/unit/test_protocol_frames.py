@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from zmtp.errors import ProtocolError
-from zmtp.protocol import Cancel, Event, Message, Subscribe
+from zmtp.protocol import Cancel, Connection, Event, Message, MessageBatch, SocketType, Subscribe
+from zmtp.protocol import frames as frames_module
 from zmtp.protocol.frames import (
     LARGE_FRAME,
     ZERO_COPY_THRESHOLD,
@@ -139,10 +140,17 @@ def test_huge_header_fails_instantly() -> None:
 def test_huge_header_without_limit_allocates_only_what_arrives() -> None:
     dec = FrameDecoder()
     events: list[Event] = []
-    dec.feed(b"\x02" + (2**63 - 1).to_bytes(8, "big") + b"abc", events)
+    # As big as memory allows (more fails at once, below): only what arrived is held.
+    dec.feed(b"\x02" + frames_module._NO_LIMIT.to_bytes(8, "big") + b"abc", events)
     assert events == [] and dec.buffered == 3
     view = dec.pending_buffer()
     assert view is not None and len(view) <= 1 << 21  # a modest first allocation
+
+
+def test_header_beyond_memory_fails_at_once_without_limit() -> None:
+    """2**63-1 octets can never be held: refused at once (libzmq's allocation fails)."""
+    with pytest.raises(ProtocolError, match="memory"):
+        FrameDecoder().feed(b"\x02" + (2**63 - 1).to_bytes(8, "big"), [])
 
 
 # -- large frames straight into their buffer -----------------------------------------------
@@ -264,3 +272,72 @@ def test_bad_frame_leaves_no_half_message() -> None:
     assert b"".join(bytes(c) for c in enc.drain()) == (
         b"\x00\x02ok" + b"\x00\x04fine" * 3 + b"\x01\x01x\x00\x01y"
     )
+
+
+# -- batch mode (MessageBatch) -----------------------------------------------------------
+
+
+def _flatten(events: list[Event]) -> list[Event]:
+    """Batch-mode events as the default mode reports them (one Message per message)."""
+    flat: list[Event] = []
+    for event in events:
+        if isinstance(event, MessageBatch):
+            assert event.messages, "an empty MessageBatch is never reported"
+            flat.extend(Message(frames) for frames in event.messages)
+        else:
+            flat.append(event)
+    return flat
+
+
+def test_batch_mode_keeps_order_around_other_events() -> None:
+    wire = (encode([b"m1"], [b"m2", b"more"]) + b"\x00\x04\x01abc" + encode([b"m3"])
+            + b"\x04\x04PING" + encode([b"m4"], [b"\x00x", b"y"]) + b"\x00\x01\x00")
+    events, commands = decode(wire, subscriptions=True, batch=True)
+    assert commands == [b"PING"]
+    assert events == [
+        MessageBatch([[b"m1"], [b"m2", b"more"]]),
+        Subscribe(b"abc"),
+        MessageBatch([[b"m3"]]),  # a command ends a batch: its handler may add events
+        MessageBatch([[b"m4"], [b"\x00x", b"y"]]),
+        Cancel(b""),
+    ]
+    events, _ = decode(encode(*([[b"x"]] * 5)), batch=True)
+    assert events == [MessageBatch([[b"x"]] * 5)]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(message_st, max_size=8), st.lists(st.integers(1, 700), max_size=12))
+def test_batch_mode_same_messages_as_default(
+    messages: list[list[bytes]], cuts: list[int]
+) -> None:
+    wire = encode(*messages) if messages else b""
+    big = encode([b"L" * LARGE_FRAME], [b"after"])
+    wire = wire + big + wire
+    dec = FrameDecoder(batch=True)
+    events: list[Event] = []
+    pos = 0
+    for size in cuts:
+        dec.feed(wire[pos : pos + size], events)
+        pos += size
+    dec.feed(wire[pos:], events)
+    expected = [*messages, [b"L" * LARGE_FRAME], [b"after"], *messages]
+    assert _flatten(events) == [Message(m) for m in expected]
+    assert all(isinstance(e, MessageBatch) for e in events)
+    assert dec.buffered == 0 and not dec.mid_message
+
+
+def test_batch_mode_through_connection_and_errors() -> None:
+    a = Connection(SocketType.PUSH)
+    b = Connection(SocketType.PULL, batch_messages=True)
+    for _ in range(4):
+        for src, dst in ((a, b), (b, a)):
+            for chunk in src.data_to_send():
+                dst.receive_data(bytes(chunk))
+    assert b.handshake_complete
+    a.send_messages([[b"one"], [b"two", b""]])
+    wire = b"".join(bytes(c) for c in a.data_to_send())
+    assert b.receive_data(wire) == [MessageBatch([[b"one"], [b"two", b""]])]
+    # Messages parsed before a violation travel with the ProtocolError, batched too.
+    with pytest.raises(ProtocolError) as info:
+        b.receive_data(wire + b"\xff\x00")
+    assert info.value.events == [MessageBatch([[b"one"], [b"two", b""]])]

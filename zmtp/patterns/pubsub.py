@@ -88,7 +88,11 @@ def _pipe_topics(pipe: Pipe) -> set[bytes]:
 
 class Pub(Pattern):
     can_recv = False
-    queues_before_connect = False
+    # As in libzmq: a connecting PUB/XPUB keeps one pipe across reconnects, and with it
+    # the subscriptions it learnt, so a SUB that comes back is no new subscriber (an XPUB
+    # reports no \x00 when it leaves nor \x01 again when it returns, unless verbose), and
+    # matching messages queue (up to sndhwm) while it is away.
+    queues_before_connect = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)

@@ -74,6 +74,7 @@ class Connection:
     """One ZMTP connection's protocol state.  See zmtp/protocol/CONTRACT.md."""
 
     __slots__ = (
+        "_batch_messages",
         "_closed",
         "_decoder",
         "_encoder",
@@ -101,8 +102,10 @@ class Connection:
         routing_id: bytes = b"",
         metadata: Mapping[str, bytes] | None = None,
         maxmsgsize: int = -1,
+        batch_messages: bool = False,
     ) -> None:
         self.socket_type = SocketType(socket_type)
+        self._batch_messages = batch_messages
         mech = mechanism if mechanism is not None else NullMechanism()
         check_mechanism_name(mech.name)
         self._mechanism = mech.fresh()
@@ -329,6 +332,7 @@ class Connection:
             v2=True,
             accept_messages=False,
             on_early_message=self._zmtp2_identity,
+            batch=self._batch_messages,
         )
 
     def _zmtp2_identity(self, frames: list[bytes], events: list[Event]) -> None:
@@ -352,6 +356,7 @@ class Connection:
             on_command=self._on_command,
             on_early_message=self._early_message,
             accept_messages=False,
+            batch=self._batch_messages,
         )
         self._mechanism.start(self._encoder.command, self._metadata_bytes)
 

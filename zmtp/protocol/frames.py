@@ -4,7 +4,10 @@ This is the hot path of the whole library, so it is written for speed on purpose
 tight loop per ``feed()`` over a single ``bytes`` object, local variables only, no
 function call per frame (``Message`` objects are built by writing their slot directly),
 and body slices taken straight from the received buffer (one copy: the one that makes the
-frame a ``bytes``).
+frame a ``bytes``).  In batch mode no event object is made per message at all: a run of
+messages is one ``MessageBatch``, each message only the list of its frames.  That matters
+most when many messages stay alive at once, because CPython's cyclic GC keeps walking
+every container object that survives.
 
 Framing (RFC 23/37 and RFC 15): a flags octet (bit0 MORE, bit1 LONG, bit2 COMMAND; the
 rest reserved), a 1-octet or 8-octet big-endian size, then the body.  ZMTP/2.0 has no
@@ -13,12 +16,21 @@ COMMAND bit, so for a 2.0 peer bit 2 counts as reserved too.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from struct import Struct
 from typing import Any
 
 from ..errors import ProtocolError
-from .events import Cancel, Event, Message, Subscribe, _new_message, _set_frames
+from .events import (
+    Cancel,
+    Event,
+    Message,
+    MessageBatch,
+    Subscribe,
+    _new_message,
+    _set_frames,
+)
 
 __all__ = [
     "COMMAND",
@@ -53,7 +65,18 @@ ZERO_COPY_THRESHOLD = 8 * 1024
 #: with no ``maxmsgsize`` costs this much memory, never what the header claims.
 _LARGE_INITIAL_ALLOC = 1 << 20
 
-_NO_LIMIT = 1 << 64  # larger than any 8-octet size, so one comparison does for "no limit"
+
+def _memory_size() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return 1 << 48
+
+
+#: Without ``maxmsgsize``, a frame announcing more octets than this machine has memory can
+#: never be received: it fails at once, as in libzmq (whose allocation of it fails), instead
+#: of holding the connection open while the peer streams toward an inevitable MemoryError.
+_NO_LIMIT = _memory_size()
 
 _LONG_HDR = Struct(">BQ")
 _pack_long = _LONG_HDR.pack
@@ -81,6 +104,11 @@ def _bad_flags(flags: int, v2: bool) -> ProtocolError:
 
 
 def _too_big(size: int, limit: int) -> ProtocolError:
+    if limit < 0:
+        return ProtocolError(
+            f"peer announced a frame of {size} octets, more than this machine's memory "
+            f"({_NO_LIMIT} octets): it could never be received; the peer is broken or hostile"
+        )
     return ProtocolError(
         f"peer announced a frame of {size} octets, more than maxmsgsize={limit}; "
         "raise maxmsgsize if such frames are expected"
@@ -107,6 +135,7 @@ class FrameDecoder:
         "_tail",
         "_v2",
         "accept_messages",
+        "batch",
         "on_command",
         "on_early_message",
         "stopped",
@@ -122,6 +151,7 @@ class FrameDecoder:
         v2: bool = False,
         accept_messages: bool = True,
         subscriptions: bool = False,
+        batch: bool = False,
     ) -> None:
         self._maxmsgsize = maxmsgsize
         self._limit = _NO_LIMIT if maxmsgsize < 0 else maxmsgsize
@@ -141,6 +171,8 @@ class FrameDecoder:
         #: PUB/XPUB: a one-frame message starting 0x01/0x00 is a (un)subscription.
         self.subscriptions = subscriptions
         self.stopped = False
+        #: Report messages as MessageBatch events (runs of messages) instead of Message.
+        self.batch = batch
 
     @property
     def buffered(self) -> int:
@@ -192,6 +224,11 @@ class FrameDecoder:
         accept = self.accept_messages
         subs = self.subscriptions
         append = events.append
+        batch = self.batch
+        # Batch mode: messages not reported yet.  Flushed as one MessageBatch before any
+        # other event is appended (order is kept) and when this call ends, however it ends.
+        msgs: list[list[bytes]] = []
+        add_msg = msgs.append
         new_message = _new_message
         set_frames = _set_frames
         from_bytes = int.from_bytes
@@ -199,84 +236,108 @@ class FrameDecoder:
         # Fast path: a short, final, non-command frame that starts a message, with no
         # subscription or handshake logic in play: the bulk of small-message traffic.
         fast = accept and not subs and limit >= 255
-        while True:
-            if fast and not parts:
-                while pos + 1 < n and not data[pos]:
-                    end = pos + 2 + data[pos + 1]
-                    if end > n:
-                        break
-                    m = new_message(msg_cls)
-                    set_frames(m, [data[pos + 2 : end]])
-                    append(m)
-                    pos = end
-            avail = n - pos
-            if avail < 2:
-                if avail and data[pos] & reserved:
-                    raise _bad_flags(data[pos], self._v2)
-                need = 2
-                break
-            flags = data[pos]
-            if flags & reserved:
-                raise _bad_flags(flags, self._v2)
-            if flags & LONG:
-                if avail < 9:
-                    need = 9
+        try:
+            while True:
+                if fast and not parts:
+                    if batch:
+                        while pos + 1 < n and not data[pos]:
+                            end = pos + 2 + data[pos + 1]
+                            if end > n:
+                                break
+                            add_msg([data[pos + 2 : end]])
+                            pos = end
+                    else:
+                        while pos + 1 < n and not data[pos]:
+                            end = pos + 2 + data[pos + 1]
+                            if end > n:
+                                break
+                            m = new_message(msg_cls)
+                            set_frames(m, [data[pos + 2 : end]])
+                            append(m)
+                            pos = end
+                avail = n - pos
+                if avail < 2:
+                    if avail and data[pos] & reserved:
+                        raise _bad_flags(data[pos], self._v2)
+                    need = 2
                     break
-                size = from_bytes(data[pos + 1 : pos + 9], "big")
-                start = pos + 9
-            else:
-                size = data[pos + 1]
-                start = pos + 2
-            if size > limit:
-                raise _too_big(size, self._maxmsgsize)
-            end = start + size
-            if end > n:
-                if size >= LARGE_FRAME:
+                flags = data[pos]
+                if flags & reserved:
+                    raise _bad_flags(flags, self._v2)
+                if flags & LONG:
+                    if avail < 9:
+                        need = 9
+                        break
+                    size = from_bytes(data[pos + 1 : pos + 9], "big")
+                    start = pos + 9
+                else:
+                    size = data[pos + 1]
+                    start = pos + 2
+                if size > limit:
+                    raise _too_big(size, self._maxmsgsize)
+                end = start + size
+                if end > n:
+                    if size >= LARGE_FRAME:
+                        self._parts = parts
+                        self._start_large(flags, size, data, start, events)
+                        return
+                    need = end - pos
+                    break
+                frame = data[start:end]
+                pos = end
+                if flags & COMMAND:
+                    if flags & MORE or parts:
+                        raise _bad_command_framing(flags)
                     self._parts = parts
-                    self._start_large(flags, size, data, start, events)
-                    return
-                need = end - pos
-                break
-            frame = data[start:end]
-            pos = end
-            if flags & COMMAND:
-                if flags & MORE or parts:
-                    raise _bad_command_framing(flags)
-                self._parts = parts
-                if self.on_command(frame, events):
-                    self.stopped = True
-                    return
-                accept = self.accept_messages
-                subs = self.subscriptions
-                fast = accept and not subs and limit >= 255
-                continue
-            if flags & MORE:
-                if not accept:
-                    raise _early_multipart()
-                parts.append(frame)
-                continue
-            if parts:
-                parts.append(frame)
-                frames = parts
-                parts = self._parts = []
-            else:
-                frames = [frame]
-                if subs and size and frame[0] < 2 and accept:
-                    append(Subscribe(frame[1:]) if frame[0] else Cancel(frame[1:]))
+                    if msgs:
+                        append(MessageBatch(msgs))
+                        msgs = []
+                        add_msg = msgs.append
+                    if self.on_command(frame, events):
+                        self.stopped = True
+                        return
+                    accept = self.accept_messages
+                    subs = self.subscriptions
+                    fast = accept and not subs and limit >= 255
                     continue
-            if not accept:
-                self.on_early_message(frames, events)
-                accept = self.accept_messages
-                subs = self.subscriptions
-                fast = accept and not subs and limit >= 255
-                continue
-            m = new_message(msg_cls)
-            set_frames(m, frames)
-            append(m)
-        self._parts = parts
-        if pos < n:
-            self._tail += data[pos:] if pos else data
-            self._need = need
+                if flags & MORE:
+                    if not accept:
+                        raise _early_multipart()
+                    parts.append(frame)
+                    continue
+                if parts:
+                    parts.append(frame)
+                    frames = parts
+                    parts = self._parts = []
+                else:
+                    frames = [frame]
+                    if subs and size and frame[0] < 2 and accept:
+                        if msgs:
+                            append(MessageBatch(msgs))
+                            msgs = []
+                            add_msg = msgs.append
+                        append(Subscribe(frame[1:]) if frame[0] else Cancel(frame[1:]))
+                        continue
+                if not accept:
+                    # (no message can be pending in msgs: accept never goes back to False)
+                    self.on_early_message(frames, events)
+                    accept = self.accept_messages
+                    subs = self.subscriptions
+                    fast = accept and not subs and limit >= 255
+                    continue
+                if batch:
+                    add_msg(frames)
+                    continue
+                m = new_message(msg_cls)
+                set_frames(m, frames)
+                append(m)
+            self._parts = parts
+            if pos < n:
+                self._tail += data[pos:] if pos else data
+                self._need = need
+        finally:
+            if msgs:
+                append(MessageBatch(msgs))
 
     # -- large frames ------------------------------------------------------------------
 
@@ -375,6 +436,9 @@ class FrameDecoder:
                 return
         if not self.accept_messages:
             self.on_early_message(frames, events)
+            return
+        if self.batch:
+            events.append(MessageBatch([frames]))
             return
         m = _new_message(Message)
         _set_frames(m, frames)
