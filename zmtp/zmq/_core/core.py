@@ -44,10 +44,6 @@ from .events import EV, encode_event
 __all__ = ["Shared", "SocketCore", "Terminated"]
 
 log = logging.getLogger("zmtp.zmq")
-
-_clock = time.perf_counter
-#: Seconds since the previous send after which a send counts as "not in a burst".
-DIRECT_GAP = 50e-6
 #: Longest ipc path a sockaddr_un takes on Linux (without the terminating NUL).
 IPC_PATH_MAX_LEN = 107
 #: Messages a blocking recv may take ahead for the patterns where that is invisible.
@@ -134,10 +130,11 @@ class SocketCore:
         self.last_endpoint = ""
         self.monitors: list[tuple[SocketCore, int]] = []
         self.uses_loop = False
-        self.direct_ok = False
         self.tracks: list[tuple[Any, Any]] = []
-        self._received = False
-        self._last_send = 0.0
+        #: A recv happened since the last wake of a writer (see StreamEngine.wake_writer).
+        self.received = False
+        #: When a writer of this socket was last woken (same).
+        self.last_wake = 0.0
         with self.lock:
             shared.cores.add(self)
 
@@ -245,14 +242,9 @@ class SocketCore:
 
     def send(self, message: Message, block: bool = True, timeout: float = -1.0) -> None:
         with self.lock:
-            self._check()
-            # A send right after a recv, or after a pause, is latency-bound: let an idle
-            # connection write it directly.  A send inside a burst is not: leave it to
-            # the I/O thread, which writes the whole burst at once.
-            self.direct_ok = self._received or _clock() - self._last_send > DIRECT_GAP
-            self._received = False
+            if self.closed or self.terminated:
+                self._check()
             if self.pattern.send(message):
-                self._last_send = _clock()
                 return
             if not block or timeout == 0:
                 raise Again("no peer can take the message now")
@@ -281,7 +273,7 @@ class SocketCore:
     def recv(self, block: bool = True, timeout: float = -1.0) -> Message:
         with self.lock:
             self._check()
-            self._received = True
+            self.received = True
             message = self.pattern.recv()
             if message is not None:
                 return message

@@ -18,8 +18,9 @@ import asyncio
 import logging
 import os
 import threading
+import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...engine import make_mechanism
 from ...errors import ProtocolError
@@ -46,7 +47,12 @@ log = logging.getLogger("zmtp.zmq")
 
 RECV_SIZE = 256 * 1024
 _IOV_MAX = 1024
-_DIRECT = os.environ.get("ZMTP_ZMQ_DIRECT", "1") == "1"
+#: Whether a user thread may write to an idle connection itself (see ``wake_writer``).
+_DIRECT = True
+#: Seconds since a writer of the socket was last woken after which a send counts as
+#: "not in a burst".
+DIRECT_GAP = 50e-6
+_clock = time.perf_counter
 _TAKE_BATCH = 1024
 
 
@@ -249,14 +255,18 @@ class StreamEngine(asyncio.BufferedProtocol):
         """
         if self._flush_scheduled or self.closed:
             return
-        if (_DIRECT and self.core.direct_ok and self._raw_fd >= 0 and not self._writing
-                and self._tail is None and not self._write_paused
-                and threading.get_ident() != self._loop_tid):
+        if (_DIRECT and self._raw_fd >= 0 and not self._writing and self._tail is None
+                and not self._write_paused and threading.get_ident() != self._loop_tid):
+            # Latency-bound: the first send after a recv or after a pause.  A send in a
+            # burst (or the next peer of a PUB fanning out) is left to the I/O thread.
+            core = self.core
+            now = _clock()
+            quiet = core.received or now - core.last_wake > DIRECT_GAP
+            core.last_wake = now
+            core.received = False
             transport = self.transport
-            if (transport is not None and not transport.get_write_buffer_size()
+            if (quiet and transport is not None and not transport.get_write_buffer_size()
                     and not self.conn.has_data_to_send):
-                # One direct write per send: a PUB fanning out to many peers is a burst.
-                self.core.direct_ok = False
                 self._direct_write()
                 return
         self._flush_scheduled = True
@@ -472,6 +482,3 @@ class StreamEngine(asyncio.BufferedProtocol):
         else:
             transport.close()
 
-
-def _unused(*args: Any) -> None:
-    return None
