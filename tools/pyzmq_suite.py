@@ -45,7 +45,8 @@ GROUPS: dict[str, list[str]] = {
     "monitor": ["test_monitor.py"],
     "asyncio": ["test_asyncio.py"],
 }
-#: Further files with --extra (sockets, messages, constants, versions, z85, imports, decorators, log).
+#: Further files with --extra: sockets, messages, constants, versions, z85, imports,
+#: decorators, log.
 EXTRA = [
     "test_socket.py",
     "test_message.py",
