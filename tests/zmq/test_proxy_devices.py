@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import struct
 import threading
+import time
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
@@ -348,3 +349,33 @@ def test_device_requires_types(zmq: ModuleType) -> None:
         devices.Device(zmq.QUEUE, None, zmq.DEALER)
     with pytest.raises(TypeError):
         devices.Device(zmq.QUEUE, zmq.ROUTER, None)
+
+
+def test_steerable_proxy_stays_responsive_when_backend_is_full(zmq: ModuleType, ctx: Any) -> None:
+    """A message whose destination has no room (PUSH without peers) stays queued; the proxy
+    keeps answering its control socket instead of blocking in a send (libzmq's behaviour)."""
+    p = ProxyThread(zmq, [zmq.PULL, zmq.PUSH, zmq.PAIR])
+    front, back, control = p.sockets
+    p.start(zmq.proxy_steerable, front, back, None, control)
+    try:
+        src = configure(ctx.socket(zmq.PUSH))
+        ctl = configure(ctx.socket(zmq.PAIR))
+        src.connect(p.addrs[0])
+        ctl.connect(p.addrs[2])
+        src.send(b"waits for a consumer")
+        time.sleep(0.2)  # give the proxy the chance to (wrongly) take it
+        ctl.send(b"STATISTICS")
+        stats = [struct.unpack("=Q", f)[0] for f in ctl.recv_multipart()]
+        assert stats[2:4] == [0, 0] and stats[6:8] == [0, 0]  # nothing sent anywhere
+        dst = configure(ctx.socket(zmq.PULL))
+        dst.connect(p.addrs[1])
+        assert dst.recv() == b"waits for a consumer"  # forwarded once there is room
+        ctl.send(b"TERMINATE")
+        assert ctl.recv() == b""
+        assert p.thread is not None
+        p.thread.join(10)
+        assert not p.thread.is_alive()
+        for s in (src, ctl, dst):
+            s.close()
+    finally:
+        p.stop()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import struct
 from typing import Any
 
-from zmtp.zmq.constants import DONTWAIT, POLLIN, SNDMORE
+from zmtp.zmq.constants import DONTWAIT, EVENTS, POLLIN, POLLOUT
 from zmtp.zmq.error import Again, ZMQError
 from zmtp.zmq.poll import Poller
 
@@ -41,23 +41,34 @@ class _Stats:
         return [struct.pack("=Q", v) for v in (*self.frontend, *self.backend)]
 
 
-def _forward(src: Any, dst: Any, capture: Any, src_stats: list[int], dst_stats: list[int]) -> None:
-    """Move up to _BURST waiting messages from ``src`` to ``dst`` (and copies to capture)."""
+def _events(sock: Any) -> int:
+    fast = getattr(sock, "_zmtp_poll_events", None)
+    return int(fast()) if fast is not None else int(sock.getsockopt(EVENTS))
+
+
+def _forward(src: Any, dst: Any, capture: Any, src_stats: list[int], dst_stats: list[int]) -> bool:
+    """Move up to _BURST waiting messages from ``src`` to ``dst`` (and copies to capture).
+
+    A message is only taken from ``src`` while ``dst`` can take one (POLLOUT), so the proxy
+    never sits in a blocking send while the other direction or the control socket waits,
+    as libzmq's proxy does.  Returns True when it stopped because ``dst`` was full.
+    """
     for _ in range(_BURST):
+        if not _events(dst) & POLLOUT:
+            return True
         try:
             parts = src.recv_multipart(DONTWAIT)
         except Again:
-            return
+            return False
         nbytes = sum(len(p) for p in parts)
         src_stats[0] += len(parts)
         src_stats[1] += nbytes
         if capture is not None:
             capture.send_multipart(parts)
-        last = len(parts) - 1
-        for i, part in enumerate(parts):
-            dst.send(part, SNDMORE if i < last else 0)
+        dst.send_multipart(parts)
         dst_stats[2] += len(parts)
         dst_stats[3] += nbytes
+    return False
 
 
 def _reply(control: Any, frames: list[bytes]) -> None:
@@ -68,19 +79,41 @@ def _reply(control: Any, frames: list[bytes]) -> None:
         pass
 
 
+class _Pollers:
+    """One Poller per combination of (running, which directions wait for room)."""
+
+    def __init__(self, frontend: Any, backend: Any, control: Any) -> None:
+        self.frontend, self.backend, self.control = frontend, backend, control
+        self._cache: dict[tuple[bool, bool, bool], Poller] = {}
+
+    def get(self, running: bool, fb_full: bool, bf_full: bool) -> Poller:
+        key = (running, fb_full, bf_full)
+        poller = self._cache.get(key)
+        if poller is None:
+            poller = Poller()
+            if running:
+                # Read a side only while its destination has room; else wait for the room.
+                front = (0 if fb_full else POLLIN) | (POLLOUT if bf_full else 0)
+                back = (0 if bf_full else POLLIN) | (POLLOUT if fb_full else 0)
+                if self.backend is self.frontend:
+                    poller.register(self.frontend, front | back)
+                else:
+                    poller.register(self.frontend, front)
+                    poller.register(self.backend, back)
+            if self.control is not None:
+                poller.register(self.control, POLLIN)
+            self._cache[key] = poller
+        return poller
+
+
 def _run(frontend: Any, backend: Any, capture: Any, control: Any) -> None:
     stats = _Stats()
-    active = Poller()
-    active.register(frontend, POLLIN)
-    if backend is not frontend:
-        active.register(backend, POLLIN)
-    paused = Poller()
-    if control is not None:
-        active.register(control, POLLIN)
-        paused.register(control, POLLIN)
+    pollers = _Pollers(frontend, backend, control)
+    same = backend is frontend
     running = True
+    fb_full = bf_full = False  # frontend->backend / backend->frontend wait for room
     while True:
-        ready = dict((active if running else paused).poll())
+        ready = dict(pollers.get(running, fb_full, bf_full).poll())
         if control is not None and control in ready:
             command = control.recv_multipart()[0]
             if command == b"STATISTICS":
@@ -96,10 +129,18 @@ def _run(frontend: Any, backend: Any, capture: Any, control: Any) -> None:
             continue
         if not running:
             continue
-        if frontend in ready:
-            _forward(frontend, backend, capture, stats.frontend, stats.backend)
-        if backend is not frontend and backend in ready:
-            _forward(backend, frontend, capture, stats.backend, stats.frontend)
+        front_ev = ready.get(frontend, 0)
+        back_ev = ready.get(backend, 0)
+        if fb_full and back_ev & POLLOUT:
+            fb_full = False
+            front_ev |= POLLIN  # messages may have waited meanwhile
+        if bf_full and front_ev & POLLOUT:
+            bf_full = False
+            back_ev |= POLLIN
+        if not fb_full and front_ev & POLLIN:
+            fb_full = _forward(frontend, backend, capture, stats.frontend, stats.backend)
+        if not same and not bf_full and back_ev & POLLIN:
+            bf_full = _forward(backend, frontend, capture, stats.backend, stats.frontend)
 
 
 def proxy(frontend: Any, backend: Any, capture: Any = None) -> None:
