@@ -379,3 +379,25 @@ def test_steerable_proxy_stays_responsive_when_backend_is_full(zmq: ModuleType, 
             s.close()
     finally:
         p.stop()
+
+
+def test_single_socket_device_echoes(zmq: ModuleType, ctx: Any) -> None:
+    """out_type -1: one REP socket is both sides, so every request comes straight back."""
+    from importlib import import_module
+
+    devices = import_module(zmq.__name__ + ".devices")
+    made: list[Any] = []
+    dev = devices.ThreadDevice(zmq.QUEUE, zmq.REP, -1)
+    dev.context_factory = _context_factory(zmq, made)
+    dev.setsockopt_in(zmq.LINGER, 0)
+    port = dev.bind_in_to_random_port("tcp://127.0.0.1")
+    dev.start()
+    req = configure(ctx.socket(zmq.REQ))
+    req.connect(f"tcp://127.0.0.1:{port}")
+    for i in range(3):
+        req.send(b"echo %d" % i)
+        assert req.recv() == b"echo %d" % i
+    for c in made:
+        c.term()
+    dev.join(10)
+    assert not dev.launcher.is_alive()

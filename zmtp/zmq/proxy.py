@@ -53,8 +53,10 @@ def _forward(src: Any, dst: Any, capture: Any, src_stats: list[int], dst_stats: 
     never sits in a blocking send while the other direction or the control socket waits,
     as libzmq's proxy does.  Returns True when it stopped because ``dst`` was full.
     """
+    # One socket on both sides (a REP "device") only becomes writable by receiving.
+    check_room = dst is not src
     for _ in range(_BURST):
-        if not _events(dst) & POLLOUT:
+        if check_room and not _events(dst) & POLLOUT:
             return True
         try:
             parts = src.recv_multipart(DONTWAIT)
