@@ -621,3 +621,31 @@ def test_track_reports_when_the_message_is_written(ctx: zmq.Context) -> None:
     assert tracker.done
     with pytest.raises(ValueError):
         push.send(zmq.Frame(b"untracked"), copy=False, track=True)
+
+
+def test_no_fd_leak_over_connection_cycles() -> None:
+    """Listeners, connections and the direct-write fd duplicates are all released."""
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.exists():
+        pytest.skip("needs /proc")
+    ctx = zmq.Context()
+    warm = ctx.socket(zmq.PAIR)
+    warm.bind("tcp://127.0.0.1:*")  # starts the I/O thread (its own fds stay)
+    before = len(list(fd_dir.iterdir()))
+    for _ in range(15):
+        rep = ctx.socket(zmq.REP)
+        req = ctx.socket(zmq.REQ)
+        rep.rcvtimeo = req.rcvtimeo = 5000
+        rep.bind("tcp://127.0.0.1:*")
+        req.connect(rep.last_endpoint)
+        req.send(b"ping")  # a direct write: the duplicate fd exists by now
+        rep.send(rep.recv())
+        assert req.recv() == b"ping"
+        req.close(linger=0)
+        rep.close(linger=0)
+    deadline = time.monotonic() + 5
+    while len(list(fd_dir.iterdir())) > before + 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert len(list(fd_dir.iterdir())) <= before + 2
+    warm.close()
+    ctx.term()

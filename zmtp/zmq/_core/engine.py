@@ -161,7 +161,7 @@ class StreamEngine(asyncio.BufferedProtocol):
         with self.lock:
             self.closed = True
             self.transport = None
-            self._raw_fd = -1
+            self._drop_raw_fd()
         for timer in (self._hs_timer, self._hb_timer):
             if timer is not None:
                 timer.cancel()
@@ -194,7 +194,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                         return
                     with self.lock:
                         self.pipe = pipe
-                        self._raw_fd = self.fd
+                        self._raw_fd = _dup(self.fd)
                     if self.options.heartbeat_ivl > 0:
                         self._start_heartbeats()
                     self._deliver(events[index + 1 :])
@@ -310,6 +310,20 @@ class StreamEngine(asyncio.BufferedProtocol):
             sent = 0
         self._tail = rest
         self.core.call_soon(self._write_tail)
+
+    def _drop_raw_fd(self) -> None:
+        """Under the lock: stop direct writes and close our duplicate of the socket's fd.
+
+        Direct writes use a duplicate so that, whatever the transport does with its own
+        fd (close it, then the number is reused), they can only ever reach this
+        connection."""
+        fd = self._raw_fd
+        self._raw_fd = -1
+        if fd >= 0:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def _write_tail(self) -> None:
         self._write_out()
@@ -470,7 +484,7 @@ class StreamEngine(asyncio.BufferedProtocol):
         if transport is None or transport.is_closing():
             return
         with self.lock:
-            self._raw_fd = -1  # no direct write may race the close
+            self._drop_raw_fd()  # no direct write may race the close
             tail = self._tail
         if tail is not None and not abort:
             self._write_out()
@@ -482,3 +496,12 @@ class StreamEngine(asyncio.BufferedProtocol):
         else:
             transport.close()
 
+
+
+def _dup(fd: int) -> int:
+    if fd < 0:
+        return -1
+    try:
+        return os.dup(fd)
+    except OSError:
+        return -1  # out of fds: this connection simply has no direct writes
