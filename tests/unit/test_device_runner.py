@@ -97,3 +97,25 @@ def test_configuration_error_exits_1() -> None:
                      "transport=shmem")
     assert code == 1
     assert "shmem transport is not supported" in text
+
+
+def test_interactive_without_usable_stdin_waits_like_a_background_device() -> None:
+    # under pytest stdin is not a usable file: no keys; the device leaves RUNNING and the
+    # controller waits in READY for a signal, which post_run sends to this process
+    addr = f"inproc://i-{uuid.uuid4().hex}"
+
+    class Once(Device):
+        async def pre_run(self) -> None:
+            self.change_state("STOP")
+
+        async def post_run(self) -> None:
+            import os
+            import signal
+
+            os.kill(os.getpid(), signal.SIGINT)
+
+    code, text = run(Once, "--id", "o", "--control", "interactive", "--color", "false",
+                     "--channel-config", f"name=data,type=push,method=bind,address={addr}")
+    assert code == 0, text
+    assert "Received device shutdown request (signal 2)." in text
+    assert "[STATE] IDLE ---> EXITING" in text

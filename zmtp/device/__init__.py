@@ -15,8 +15,13 @@ The pure foundation lives in small modules, importable without trio or sockets:
 
 On top, needing ``zmtp.Socket`` (imported lazily, so this package imports without it):
 
-* :mod:`.device` — the ``Device`` base class and the static controller
+* :mod:`.device` — the ``Device`` base class, its channels and FairMQ's transfer codes
+* :mod:`.control` — the controllers: static, interactive (stdin keys), gui, none; signals
 * :mod:`.runner` — ``main(DeviceClass)``, the command-line entry point of a device
+* :mod:`.examples`, :mod:`.generic` — FairMQ's examples and generic devices; their
+  console scripts are in :mod:`.scripts`, ``python -m zmtp.device <name>`` runs them too
+* :mod:`.launch` — a topology of devices in separate processes from one JSON file
+  (:mod:`.topologies` holds the shipped ones)
 """
 
 from __future__ import annotations

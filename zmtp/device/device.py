@@ -1,11 +1,17 @@
-"""The FairMQ ``Device`` in Python, on ``zmtp.Socket`` (sketch; socket-dependent part).
+"""The FairMQ ``Device`` in Python, on ``zmtp.Socket``.
 
 Subclass :class:`Device`, override the hooks FairMQ users know (``init``, ``bind``,
 ``connect``, ``init_task``, ``pre_run``, ``conditional_run``, ``run``, ``post_run``,
-``reset_task``, ``reset``) or register ``on_data`` handlers, and drive it with
-:func:`run_static` (FairMQ's ``--control static``). Everything that can be decided
-without sockets comes from the pure modules (configuration, validation, state machine,
-endpoint rules); this module only wires them to trio and sockets.
+``reset_task``, ``reset``) or register ``on_data`` handlers, and drive it with a
+controller (:mod:`.control`; :func:`run_static` is FairMQ's ``--control static``).
+Everything that can be decided without sockets comes from the pure modules
+(configuration, validation, state machine, endpoint rules); this module only wires them
+to trio and sockets.
+
+Hooks and ``on_data`` handlers may be ``async def`` (they run in the device's trio task
+and use ``await channel.send(...)``) or plain ``def``: those run in a worker thread, as
+FairMQ's user code runs in its own thread, and may block; they use the ``*_sync``
+variants (``send_sync``, ``receive_sync``, ``wait_for_sync``...).
 
 Semantics kept from FairMQ (FAIRMQ.md §4-5):
 
@@ -13,7 +19,9 @@ Semantics kept from FairMQ (FAIRMQ.md §4-5):
   sub-channels attach in BINDING (all must succeed), connecting ones in CONNECTING
   (retried every 50 ms until ``--init-timeout``, re-reading ``chans.*.address``);
 * a ``Parts`` of one message is one frame, of N messages one N-frame message; an empty
-  ``Parts`` is refused;
+  ``Parts`` is refused; empty messages are fine;
+* ``receive`` returns one frame (a multipart message is read frame by frame, as
+  ``Receive(MessagePtr&)`` does), ``receive_parts`` one whole message;
 * ``send``/``receive`` timeouts in ms: -1 blocks until done or interrupted by a state
   change (-3), 0 does not block (-2 if it would), N > 0 gives up after N ms (-2); errors
   are -1; on success the number of bytes is returned;
@@ -23,10 +31,11 @@ Semantics kept from FairMQ (FAIRMQ.md §4-5):
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import trio
 
@@ -39,13 +48,22 @@ from .endpoints import (
     rewrite_address,
     split_tcp,
 )
+from .errors import ChannelConfigurationError
 from .options import OptionGroup, ParsedOptions
 from .properties import Properties, SubChannel, chan_key
 from .rates import Counters, RateLogger
-from .states import AUTO_STATES, STARTUP_SEQUENCE, State, StateMachine, Transition
-from .states import shutdown_transition as _shutdown_transition
+from .states import AUTO_STATES, State, StateMachine, Transition
 
-__all__ = ["ERROR", "INTERRUPTED", "TIMEOUT", "Channel", "Device", "run_static"]
+__all__ = [
+    "ERROR",
+    "INTERRUPTED",
+    "TIMEOUT",
+    "Channel",
+    "Device",
+    "Message",
+    "Parts",
+    "run_static",
+]
 
 #: FairMQ's ``TransferCode`` values.
 ERROR: Final = -1
@@ -56,8 +74,15 @@ log = logging.getLogger("zmtp.device")
 
 Message = bytes
 Parts = list[bytes]
-MsgHandler = Callable[[bytes, int], Awaitable[bool]]
-PartsHandler = Callable[[Parts, int], Awaitable[bool]]
+Sendable = bytes | bytearray | memoryview | Sequence[bytes | bytearray | memoryview]
+Handler = Callable[[Any, int], "bool | Awaitable[bool]"]
+_T = TypeVar("_T")
+
+
+def _frames(message: Sendable) -> list[Any]:
+    if isinstance(message, bytes | bytearray | memoryview):
+        return [message]
+    return list(message)
 
 
 class Channel:
@@ -68,40 +93,62 @@ class Channel:
         self.sub = sub
         self.socket = socket
         self.bytes_in = self.msgs_in = self.bytes_out = self.msgs_out = 0
+        #: frames left of a multipart message read one frame at a time
+        self._rest: list[bytes] = []
 
     @property
     def name(self) -> str:
         return self.sub.full_name
 
+    @property
+    def index(self) -> int:
+        return self.sub.index
+
+    @property
+    def type(self) -> str:
+        return self.sub.type
+
     def counters(self) -> Counters:
         return Counters(self.bytes_in, self.msgs_in, self.bytes_out, self.msgs_out)
 
-    async def _transfer(self, op: Callable[[], Awaitable[Any]], nowait: Callable[[], Any],
-                        timeout_ms: int) -> tuple[int, Any]:
+    def peers(self) -> int:
+        """Connected peers (FairMQ's ``GetNumberOfConnectedPeers``)."""
+        return len(getattr(self.socket, "_pipes", ()))
+
+    async def _transfer(self, op: Callable[[], Awaitable[_T]], nowait: Callable[[], _T],
+                        timeout_ms: int) -> tuple[int, _T | None]:
         import zmtp
 
         if self.device.interrupted:
             return INTERRUPTED, None
-        if timeout_ms == 0:
-            try:
-                return 0, nowait()
-            except zmtp.Again:
-                return TIMEOUT, None
-        with trio.CancelScope() as scope:
-            if timeout_ms > 0:
-                scope.deadline = trio.current_time() + timeout_ms / 1000.0
-            self.device._interruptible.add(scope)
-            try:
-                return 0, await op()
-            finally:
-                self.device._interruptible.discard(scope)
+        try:
+            if timeout_ms == 0:
+                try:
+                    return 0, nowait()
+                except zmtp.Again:
+                    return TIMEOUT, None
+            with trio.CancelScope() as scope:
+                if timeout_ms > 0:
+                    scope.deadline = trio.current_time() + timeout_ms / 1000.0
+                self.device._interruptible.add(scope)
+                try:
+                    return 0, await op()
+                finally:
+                    self.device._interruptible.discard(scope)
+        except zmtp.SocketClosed:
+            log.debug("Terminating socket %s", self.name)
+            return ERROR, None
+        except zmtp.ZMTPError as e:
+            log.error("Failed transfer on channel %s, reason: %s", self.name, e)
+            return ERROR, None
         return (INTERRUPTED if self.device.interrupted else TIMEOUT), None
 
-    async def send(self, message: bytes | Sequence[bytes], timeout_ms: int | None = None) -> int:
-        """Send one message or a ``Parts``; bytes sent, or TIMEOUT/INTERRUPTED/ERROR."""
-        frames = [message] if isinstance(message, bytes | bytearray | memoryview) else list(message)
+    async def send(self, message: Sendable, timeout_ms: int | None = None) -> int:
+        """Send a message (bytes) or a ``Parts`` (a sequence of bytes, one multipart
+        message); bytes sent, or TIMEOUT/INTERRUPTED/ERROR."""
+        frames = _frames(message)
         if not frames:
-            log.error("Cannot send empty parts on %s", self.name)
+            log.error("Cannot send empty parts on channel %s", self.name)
             return ERROR
         timeout = self.sub.snd_timeout_ms if timeout_ms is None else timeout_ms
         code, _ = await self._transfer(
@@ -116,22 +163,61 @@ class Channel:
         self.msgs_out += 1
         return size
 
-    async def receive(self, timeout_ms: int | None = None) -> Parts | int:
-        """Receive one message as its frames, or TIMEOUT/INTERRUPTED/ERROR."""
+    async def _receive_message(self, timeout_ms: int | None) -> list[bytes] | int:
         timeout = self.sub.rcv_timeout_ms if timeout_ms is None else timeout_ms
         code, frames = await self._transfer(
             self.socket.recv_multipart, self.socket.recv_multipart_nowait, timeout
         )
-        if code < 0:
-            return int(code)
-        assert isinstance(frames, list)
+        if code < 0 or frames is None:
+            return code
+        return list(frames)
+
+    async def receive(self, timeout_ms: int | None = None) -> bytes | int:
+        """Receive one frame (FairMQ's ``Receive(MessagePtr&)``): bytes, or
+        TIMEOUT/INTERRUPTED/ERROR."""
+        if not self._rest:
+            got = await self._receive_message(timeout_ms)
+            if isinstance(got, int):
+                return got
+            self._rest = got
+        frame = self._rest.pop(0)
+        self.bytes_in += len(frame)
+        self.msgs_in += 1
+        return frame
+
+    async def receive_parts(self, timeout_ms: int | None = None) -> Parts | int:
+        """Receive one whole message as its frames (``Receive(Parts&)``), or
+        TIMEOUT/INTERRUPTED/ERROR."""
+        if self._rest:
+            frames, self._rest = self._rest, []
+        else:
+            got = await self._receive_message(timeout_ms)
+            if isinstance(got, int):
+                return got
+            frames = got
         self.bytes_in += sum(len(f) for f in frames)
         self.msgs_in += 1
         return frames
 
+    # -- from a sync hook (worker thread) -----------------------------------------------
+
+    def send_sync(self, message: Sendable, timeout_ms: int | None = None) -> int:
+        """:meth:`send` from a plain ``def`` hook or handler (runs in a worker thread)."""
+        return trio.from_thread.run(self.send, message, timeout_ms)
+
+    def receive_sync(self, timeout_ms: int | None = None) -> bytes | int:
+        return trio.from_thread.run(self.receive, timeout_ms)
+
+    def receive_parts_sync(self, timeout_ms: int | None = None) -> Parts | int:
+        return trio.from_thread.run(self.receive_parts, timeout_ms)
+
 
 class Device:
-    """Base class of a FairMQ-compatible device; override the hooks you need."""
+    """Base class of a FairMQ-compatible device; override the hooks you need.
+
+    Hooks may be ``async def`` or plain ``def`` (run in a worker thread); see the module
+    docstring.
+    """
 
     def __init__(self) -> None:
         self.id = ""
@@ -143,18 +229,26 @@ class Device:
         self.init_timeout = 120.0
         self._parsed: ParsedChannels | None = None
         self._plan: AttachPlan | None = None
-        self._handlers: dict[str, tuple[bool, Callable[[Any, int], Awaitable[bool]]]] = {}
+        self._handlers: dict[str, tuple[bool, Handler]] = {}
         self._registered: dict[str, tuple[int, int]] = {}
         self._interruptible: set[trio.CancelScope] = set()
         self._wake = trio.Event()
         self._state_changed = trio.Event()
+        self._handler_lock = trio.Lock()
         #: every state entered, in order; controllers wait on positions in it so that a
         #: state passed through quickly is never missed
         self.history: list[State] = []
         self._sockets = contextlib.AsyncExitStack()
         self._transport_id = ""
+        #: transfer counters of channels already closed (RESETTING DEVICE), by name
+        self._closed_totals: dict[str, Counters] = {}
+        #: set when the state loop has ended and every socket is closed
+        self.finished = trio.Event()
+        #: set by a controller on a shutdown request (signal, ``q``): stops waiting for
+        #: connecting channels' addresses
+        self.shutdown_requested = False
 
-    # -- hooks (FairMQ names in snake case) -------------------------------------------
+    # -- hooks (FairMQ names in snake case); sync or async ----------------------------------
 
     @classmethod
     def add_custom_options(cls, group: OptionGroup) -> None:
@@ -163,20 +257,58 @@ class Device:
     def register_channel_endpoints(self) -> None:
         """Call :meth:`register_channel_endpoint` for ``--print-channels``."""
 
-    async def init(self) -> None: ...
-    async def bind(self) -> None: ...
-    async def connect(self) -> None: ...
-    async def init_task(self) -> None: ...
-    async def pre_run(self) -> None: ...
+    def init(self) -> Awaitable[None] | None:
+        """INITIALIZING DEVICE, after the configuration is read."""
+        return None
 
-    async def conditional_run(self) -> bool:
+    def bind(self) -> Awaitable[None] | None:
+        """BINDING, after the binding channels are bound."""
+        return None
+
+    def connect(self) -> Awaitable[None] | None:
+        """CONNECTING, after the connecting channels are connected."""
+        return None
+
+    def init_task(self) -> Awaitable[None] | None:
+        """INITIALIZING TASK (where FairMQ examples read their options)."""
+        return None
+
+    def pre_run(self) -> Awaitable[None] | None:
+        """RUNNING, before the run loop."""
+        return None
+
+    def conditional_run(self) -> bool | Awaitable[bool]:
         """Called in a loop while RUNNING; return False to leave RUNNING."""
         return False
 
-    async def run(self) -> None: ...
-    async def post_run(self) -> None: ...
-    async def reset_task(self) -> None: ...
-    async def reset(self) -> None: ...
+    def run(self) -> Awaitable[None] | None:
+        """Called once in RUNNING, after the ``conditional_run`` loop."""
+        return None
+
+    def post_run(self) -> Awaitable[None] | None:
+        """RUNNING, after the run loop (a STOP is already requested)."""
+        return None
+
+    def reset_task(self) -> Awaitable[None] | None:
+        return None
+
+    def reset(self) -> Awaitable[None] | None:
+        return None
+
+    async def _call(self, name: str, *args: Any) -> Any:
+        """Call a hook or handler, sync ones in a worker thread; defaults inline."""
+        return await self._call_fn(getattr(self, name), *args)
+
+    async def _call_fn(self, fn: Callable[..., Any], *args: Any) -> Any:
+        base = getattr(Device, getattr(fn, "__name__", ""), None)
+        if base is not None and getattr(fn, "__func__", None) is base:
+            return fn(*args)  # a default hook: nothing to run
+        if inspect.iscoroutinefunction(fn):
+            return await fn(*args)
+        result = await trio.to_thread.run_sync(lambda: fn(*args))
+        if inspect.isawaitable(result):
+            result = await result
+        return result
 
     # -- helpers a FairMQ user expects ----------------------------------------------------
 
@@ -188,10 +320,18 @@ class Device:
     def registered_channels(self) -> dict[str, tuple[int, int]]:
         return dict(self._registered)
 
-    def on_data(self, channel: str, handler: Callable[[Any, int], Awaitable[bool]], *,
-                multipart: bool = False) -> None:
-        """Call ``handler(message_or_parts, index)`` for each message on ``channel``;
-        returning False ends RUNNING."""
+    def on_data(self, channel: str, handler: Handler, *, multipart: bool | None = None) -> None:
+        """Call ``handler(message, index)`` for each message on ``channel`` (any of its
+        sub-channels); returning False ends RUNNING.
+
+        ``multipart=True`` (or a handler whose first parameter is annotated ``Parts`` or
+        ``list[...]``) gets each message as its list of frames, like
+        ``OnData(channel, bool(Parts&, int))``; otherwise it gets one frame at a time,
+        like ``OnData(channel, bool(MessagePtr&, int))``. Handlers are called one at a
+        time, never concurrently, as FairMQ calls them from one thread.
+        """
+        if multipart is None:
+            multipart = _wants_parts(handler)
         self._handlers[channel] = (multipart, handler)
 
     @property
@@ -203,6 +343,7 @@ class Device:
         return self.state_machine.new_state_pending
 
     def new_state_pending(self) -> bool:
+        """True once a state change was requested: a run loop should return."""
         return self.state_machine.new_state_pending
 
     async def wait_for(self, seconds: float) -> bool:
@@ -216,24 +357,79 @@ class Device:
                 self._interruptible.discard(scope)
         return not self.interrupted
 
+    def wait_for_sync(self, seconds: float) -> bool:
+        """:meth:`wait_for` from a plain ``def`` hook (worker thread)."""
+        return trio.from_thread.run(self.wait_for, seconds)
+
     def get_channel(self, name: str, index: int = 0) -> Channel:
         return self.channels[name][index]
 
     def num_sub_channels(self, name: str) -> int:
         return len(self.channels.get(name, []))
 
-    async def send(self, message: bytes | Sequence[bytes], channel: str, index: int = 0,
+    get_num_sub_channels = num_sub_channels
+
+    def get_number_of_connected_peers(self, name: str, index: int = 0) -> int:
+        """Peers connected to sub-channel ``name[index]`` right now."""
+        return self.get_channel(name, index).peers()
+
+    def get_property(self, key: str, default: object = None) -> object:
+        """FairMQ's ``fConfig->GetProperty(key)``: a ``chans.*`` property or an option
+        value (``max-iterations``...), else ``default``."""
+        if key in self.config:
+            return self.config[key]
+        if self.options is not None and key in self.options:
+            return self.options[key]
+        return default
+
+    async def send(self, message: Sendable, channel: str, index: int = 0,
                    timeout_ms: int | None = None) -> int:
         return await self.get_channel(channel, index).send(message, timeout_ms)
 
     async def receive(self, channel: str, index: int = 0,
-                      timeout_ms: int | None = None) -> Parts | int:
+                      timeout_ms: int | None = None) -> bytes | int:
         return await self.get_channel(channel, index).receive(timeout_ms)
+
+    async def receive_parts(self, channel: str, index: int = 0,
+                            timeout_ms: int | None = None) -> Parts | int:
+        return await self.get_channel(channel, index).receive_parts(timeout_ms)
+
+    def send_sync(self, message: Sendable, channel: str, index: int = 0,
+                  timeout_ms: int | None = None) -> int:
+        return self.get_channel(channel, index).send_sync(message, timeout_ms)
+
+    def receive_sync(self, channel: str, index: int = 0,
+                     timeout_ms: int | None = None) -> bytes | int:
+        return self.get_channel(channel, index).receive_sync(timeout_ms)
+
+    def receive_parts_sync(self, channel: str, index: int = 0,
+                           timeout_ms: int | None = None) -> Parts | int:
+        return self.get_channel(channel, index).receive_parts_sync(timeout_ms)
+
+    def transfer_totals(self) -> dict[str, Counters]:
+        """Transfer counters per sub-channel over the device's life (closed ones too)."""
+        totals = dict(self._closed_totals)
+        for chans in self.channels.values():
+            for c in chans:
+                totals[c.name] = _add(totals.get(c.name, Counters()), c.counters())
+        return totals
 
     # -- state changes ----------------------------------------------------------------------
 
     def change_state(self, transition: Transition | str) -> bool:
-        """Request a transition (from a controller or the device itself)."""
+        """Request a transition (from a controller or the device itself, also from a
+        plain ``def`` hook's worker thread); blocked transfers and ``wait_for`` return at
+        once (interrupted)."""
+        try:
+            trio.lowlevel.current_task()
+        except RuntimeError:  # not in the device's trio thread
+            try:
+                return trio.from_thread.run_sync(self._change_state, transition)
+            except RuntimeError:  # no trio run at all (a device not started yet)
+                pass
+        return self._change_state(transition)
+
+    def _change_state(self, transition: Transition | str) -> bool:
         if not self.state_machine.request(transition):
             return False
         for scope in list(self._interruptible):
@@ -241,13 +437,14 @@ class Device:
         self._wake.set()
         return True
 
-    async def wait_for_state(self, state: State, since: int) -> State:
+    async def wait_for_state(self, state: State, since: int) -> tuple[State, int]:
         """Wait until ``state`` (or ERROR/EXITING) is entered at or after position ``since``
-        of :attr:`history`; returns the state found."""
+        of :attr:`history`; returns the state found and its position."""
         while True:
-            for entered in self.history[since:]:
+            for pos in range(since, len(self.history)):
+                entered = self.history[pos]
                 if entered in (state, State.ERROR, State.EXITING):
-                    return entered
+                    return entered, pos
             await self._state_changed.wait()
 
     async def wait_for_next_state(self, since: int) -> State:
@@ -265,8 +462,20 @@ class Device:
         try:
             await self._process_states()
         finally:
-            # not shielded: a scope opened here would sit inside the sockets' nurseries
-            await self._sockets.aclose()
+            try:
+                # not shielded: a scope opened here would sit inside the sockets' nurseries
+                await self._close_sockets()
+            finally:
+                self.finished.set()
+
+    async def _close_sockets(self) -> None:
+        for chans in self.channels.values():
+            for c in chans:
+                self._closed_totals[c.name] = _add(
+                    self._closed_totals.get(c.name, Counters()), c.counters())
+                c.bytes_in = c.msgs_in = c.bytes_out = c.msgs_out = 0
+        await self._sockets.aclose()
+        self._sockets = contextlib.AsyncExitStack()
 
     async def _process_states(self) -> None:
         while self.state not in (State.EXITING, State.ERROR):
@@ -281,33 +490,42 @@ class Device:
             event.set()
             try:
                 await self._handle(new)
-            except Exception:
-                log.exception("Exception caught in %s state", new)
+            except Exception as e:
+                _log_hook_exception(new, e)
                 self.change_state(Transition.ERROR_FOUND)
         event, self._state_changed = self._state_changed, trio.Event()
         event.set()
 
     async def _handle(self, state: State) -> None:
         if state is State.INITIALIZING_DEVICE:
+            # FairMQ reads the configuration once COMPLETE INIT is requested, so that a
+            # controller or plugin can set properties first; ERROR FOUND ends the wait
+            while True:
+                pending = self.state_machine.pending
+                if pending is not None and pending[0] is Transition.COMPLETE_INIT:
+                    break
+                if pending is not None and pending[0] is Transition.ERROR_FOUND:
+                    return
+                self._wake = trio.Event()
+                await self._wake.wait()
             await self._init_device()
             return
         if state is State.BINDING:
             await self._attach_all(bind=True)
-            await self.bind()
+            await self._call("bind")
         elif state is State.CONNECTING:
             await self._attach_all(bind=False)
-            await self.connect()
+            await self._call("connect")
         elif state is State.INITIALIZING_TASK:
-            await self.init_task()
+            await self._call("init_task")
         elif state is State.RUNNING:
             await self._run_wrapper()
             return
         elif state is State.RESETTING_TASK:
-            await self.reset_task()
+            await self._call("reset_task")
         elif state is State.RESETTING_DEVICE:
-            await self._sockets.aclose()
-            self._sockets = contextlib.AsyncExitStack()
-            await self.reset()
+            await self._close_sockets()
+            await self._call("reset")
             self.channels.clear()
         if state in AUTO_STATES and not self.new_state_pending():
             self.change_state(Transition.AUTO)
@@ -321,7 +539,7 @@ class Device:
         self._transport_id = transport_id(self.id)
         self._parsed = load_channels(opts, warn=lambda m: log.warning("%s", m))
         self.config.update(self._parsed.properties)
-        await self.init()
+        await self._call("init")
         self.rate = opts.get_float("rate")
         self.init_timeout = float(opts.get_int("init-timeout", 120))
         self._plan = plan_attach(self._parsed)
@@ -408,6 +626,9 @@ class Device:
             if bind:
                 raise RuntimeError(f"{len(pending)} of the binding channels could not "
                                    "initialize. Initial configuration incomplete.")
+            if self.shutdown_requested:
+                log.warning("shutdown requested: %d channel(s) left unconnected", len(pending))
+                break
             if trio.current_time() > deadline or self.new_state_pending():
                 raise RuntimeError(f"could not connect all channels after "
                                    f"{self.init_timeout:g} attempts")
@@ -424,46 +645,54 @@ class Device:
             if any(v > 0 for v in intervals.values()):
                 nursery.start_soon(self._log_rates, intervals)
             try:
-                await self.pre_run()
+                await self._call("pre_run")
                 if self._handlers:
                     await self._handle_inputs()
                 else:
                     await self._conditional_loop()
-                    await self.run()
+                    await self._call("run")
                 if not self.new_state_pending():
                     self.change_state(Transition.STOP)
-                await self.post_run()
+                await self._call("post_run")
             finally:
                 nursery.cancel_scope.cancel()
 
     async def _conditional_loop(self) -> None:
         period = 1.0 / self.rate if self.rate > 0.001 else 0.0
         next_time = trio.current_time()
-        while not self.new_state_pending() and await self.conditional_run():
+        while not self.new_state_pending() and await self._call("conditional_run"):
             if period:
                 next_time += period
-                await trio.sleep_until(next_time)
+                now = trio.current_time()
+                if next_time < now:  # late (slow iteration): do not try to catch up
+                    next_time = now
+                await self.wait_for(next_time - now)
             else:
                 await trio.lowlevel.checkpoint()
 
     async def _handle_inputs(self) -> None:
         async with trio.open_nursery() as nursery:
             for name, (multipart, handler) in self._handlers.items():
-                for channel in self.channels.get(name, []):
-                    nursery.start_soon(self._input_loop, channel, multipart, handler,
-                                       nursery.cancel_scope)
+                if name not in self.channels:
+                    raise ChannelConfigurationError(
+                        f"OnData: channel '{name}' does not exist")
+                for channel in self.channels[name]:
+                    nursery.start_soon(self._input_loop, channel, multipart, handler)
 
-    async def _input_loop(self, channel: Channel, multipart: bool,
-                          handler: Callable[[Any, int], Awaitable[bool]],
-                          stop: trio.CancelScope) -> None:
+    async def _input_loop(self, channel: Channel, multipart: bool, handler: Handler) -> None:
         while not self.new_state_pending():
-            got = await channel.receive(-1)
+            got: Any = await (channel.receive_parts(-1) if multipart else channel.receive(-1))
             if isinstance(got, int):
                 break
-            data = got if multipart else (got[0] if len(got) == 1 else b"".join(got))
-            if not await handler(data, channel.sub.index):
+            async with self._handler_lock:
+                if self.new_state_pending():
+                    break
+                keep = await self._call_fn(handler, got, channel.sub.index)
+            if not keep:
+                # ends every input loop at once (their receives are interrupted)
+                if not self.new_state_pending():
+                    self.change_state(Transition.STOP)
                 break
-        stop.cancel()
 
     async def _log_rates(self, intervals: dict[str, int]) -> None:
         def snapshot() -> dict[str, Counters]:
@@ -479,26 +708,47 @@ class Device:
             t0 = t1
 
 
-async def run_static(device: Device) -> int:
-    """FairMQ's ``--control static``: start to RUNNING, wait until the device leaves
-    RUNNING, then shut down; 0 on a normal end, 1 if the device reached ERROR."""
-    device.state_machine.start()
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(device._state_loop)  # ends by itself in EXITING or ERROR
-        for transition, target in STARTUP_SEQUENCE:
-            mark = len(device.history)
-            if not device.change_state(transition):
-                break
-            if await device.wait_for_state(target, mark) is not target:
-                break
-        else:  # RUNNING: wait until the device leaves it (or a shutdown request)
-            await device.wait_for_next_state(device.history.index(State.RUNNING) + 1)
-        while device.state not in (State.EXITING, State.ERROR):
-            mark = len(device.history)
-            t = _shutdown_transition(device.state)
-            if t is not None and not device.state_machine.new_state_pending:
-                device.change_state(t)
-            await device.wait_for_next_state(mark)
-    device.state_machine.stop()
-    return 1 if device.state is State.ERROR else 0
+def _add(a: Counters, b: Counters) -> Counters:
+    return Counters(a.bytes_in + b.bytes_in, a.msgs_in + b.msgs_in,
+                    a.bytes_out + b.bytes_out, a.msgs_out + b.msgs_out)
 
+
+def _wants_parts(handler: Callable[..., Any]) -> bool:
+    """Does the handler's first parameter say it takes a ``Parts`` (list of frames)?"""
+    try:
+        params = list(inspect.signature(handler).parameters.values())
+    except (TypeError, ValueError):
+        return False
+    if not params:
+        return False
+    annotation = params[0].annotation
+    text = annotation if isinstance(annotation, str) else repr(annotation)
+    return "Parts" in text or "list" in text.lower()
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    inner = getattr(exc, "exceptions", None)  # a (Base)ExceptionGroup of one
+    while isinstance(inner, tuple) and len(inner) == 1 and isinstance(inner[0], BaseException):
+        exc = inner[0]
+        inner = getattr(exc, "exceptions", None)
+    return exc
+
+
+def _log_hook_exception(state: State, exc: BaseException) -> None:
+    """FairMQ logs what went wrong and goes to ERROR; a configuration problem is said
+    plainly, anything else with its traceback (a Python user wants to see where)."""
+    inner = _unwrap(exc)
+    if isinstance(inner, ChannelConfigurationError):
+        log.error("%s", inner)
+        return
+    log.error("Exception caught in %s state: %s: %s", state, type(inner).__name__, inner,
+              exc_info=(type(inner), inner, inner.__traceback__))
+
+
+async def run_static(device: Device) -> int:
+    """FairMQ's ``--control static`` without signal handling (for in-process use):
+    start to RUNNING, wait until the device leaves RUNNING, then shut down; 0 on a normal
+    end, 1 if the device reached ERROR."""
+    from .control import run_device
+
+    return await run_device(device, "static", catch_signals=False)

@@ -6,56 +6,99 @@ FairLogger console format, then drives the device with the chosen controller and
 returns the exit code FairMQ would: 0 on a normal end or a graceful SIGINT/SIGTERM,
 1 if the device reached ERROR (or the options were unusable). A second SIGINT aborts.
 
-Only the static controller exists so far; ``dynamic``/``interactive`` run like static
-with a warning (the single-key stdin controller is still to be written).
+Controllers: see :mod:`.control`. If the environment names a file in
+``ZMTP_DEVICE_STATS``, the runner writes the device's id, exit code and per-sub-channel
+transfer totals there as JSON when it ends (the launcher's summary reads them).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import TextIO
 
 import trio
 
 from .._version import __version__
-from .device import Device, run_static
+from .control import raw_terminal, run_device, stdin_keys
+from .device import Device
 from .errors import OptionError
 from .logger import install
 from .options import common_parser, format_print_channels, normalize_control
-from .states import Transition
 
 __all__ = ["main"]
 
 log = logging.getLogger("zmtp.device")
 
 
-async def _run_with_signals(device: Device, catch_signals: bool) -> int:
+STATS_ENV = "ZMTP_DEVICE_STATS"
+
+
+def _write_stats(device: Device, code: int) -> None:
+    path = os.environ.get(STATS_ENV)
+    if not path:
+        return
+    totals = {
+        name: {"msgs_in": c.msgs_in, "bytes_in": c.bytes_in, "msgs_out": c.msgs_out,
+               "bytes_out": c.bytes_out}
+        for name, c in device.transfer_totals().items()
+    }
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"id": device.id, "exit_code": code, "channels": totals}, f)
+    except OSError as e:
+        log.warning("could not write %s=%s: %s", STATS_ENV, path, e)
+
+
+async def _run(device: Device, mode: str, catch_signals: bool, out: TextIO) -> int:
     if not catch_signals:
         log.warning("Signal handling (e.g. Ctrl-C) has been deactivated.")
-        return await run_static(device)
-    code = 0
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
+    if mode != "interactive":
+        return await run_device(device, mode, catch_signals=catch_signals, out=out)
+    try:
+        fd = sys.stdin.fileno() if sys.stdin is not None else -1
+    except (AttributeError, OSError, ValueError):  # replaced or closed stdin: no keys
+        fd = -1
+    if fd < 0:
+        return await run_device(device, mode, catch_signals=catch_signals, out=out,
+                                keys=_no_keys)
+    with raw_terminal(fd):
+        return await run_device(device, mode, catch_signals=catch_signals, out=out,
+                                keys=stdin_keys(fd))
 
-            async def watch() -> None:
-                count = 0
-                async for signum in signals:
-                    count += 1
-                    if count > 1:
-                        os.abort()
-                    log.info("Received device shutdown request (signal %d).", signum)
-                    log.info("Waiting for graceful device shutdown. "
-                             "Hit Ctrl-C again to abort immediately.")
-                    device.change_state(Transition.STOP)
 
-            nursery.start_soon(watch)
-            code = await run_static(device)
-            nursery.cancel_scope.cancel()
-    return code
+async def _no_keys() -> str | None:
+    return None
+
+
+class _QuietSocketLayer(logging.Filter):
+    """The socket layer's connection notes (logger ``zmtp``, INFO) become DEBUG lines for a
+    device: a FairMQ device logs nothing when a peer comes or goes."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        super().__init__()
+        self.handler = handler
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "zmtp" and record.levelno < logging.WARNING:
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return self.handler.level <= logging.DEBUG
+        return True
+
+
+def ignore_late_signals() -> None:
+    """For a device process whose device is done: a late SIGINT/SIGTERM (a launcher
+    stopping what it thinks still runs) must not turn a clean exit into a
+    KeyboardInterrupt. Called by the executables, not by :func:`main` (which may run
+    inside a bigger program)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def main(
@@ -63,6 +106,7 @@ def main(
     argv: Sequence[str] | None = None,
     *,
     out: TextIO | None = None,
+    prog: str | None = None,
 ) -> int:
     """Run a device from the command line; returns the process exit code."""
     stream = out if out is not None else sys.stdout
@@ -84,8 +128,9 @@ def main(
         for line in opts.print_options_lines():
             print(line, file=stream)
         return 0
-    install(opts.get_str("severity"), opts.get_str("verbosity", "medium"),
-            opts.get_bool("color", True), stream=stream)
+    handler = install(opts.get_str("severity"), opts.get_str("verbosity", "medium"),
+                      opts.get_bool("color", True), stream=stream, process_name=prog)
+    handler.addFilter(_QuietSocketLayer(handler))
     for token in opts.unregistered:
         log.debug("detected unregistered option: %s", token)
     device = device_cls()
@@ -98,9 +143,7 @@ def main(
     mode, problem = normalize_control(opts.get_str("control", "dynamic"))
     if problem:
         log.error("%s", problem)
-    if mode == "interactive":
-        log.warning("interactive control is not implemented yet; running as --control static")
-    elif mode in ("none", "gui"):
-        log.warning("--control %s is not implemented yet; running as --control static", mode)
     log.debug("PID: %d", os.getpid())
-    return trio.run(_run_with_signals, device, opts.get_int("catch-signals", 1) != 0)
+    code = trio.run(_run, device, mode, opts.get_int("catch-signals", 1) != 0, stream)
+    _write_stats(device, code)
+    return code
