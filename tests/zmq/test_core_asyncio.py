@@ -184,3 +184,28 @@ def test_against_pyzmq_asyncio() -> None:
             theirs.destroy(linger=0)
 
     run(body)
+
+
+def test_sockets_outlive_their_event_loop() -> None:
+    """As with pyzmq, the same sockets keep working under successive asyncio.run calls:
+    listeners and connections move to the new loop (connections are re-made)."""
+    ctx = zasyncio.Context()
+    try:
+        rep = ctx.socket(zmq.REP)
+        req = ctx.socket(zmq.REQ)
+        for s in (rep, req):
+            s.linger = 0
+        rep.bind("tcp://127.0.0.1:*")
+        req.reconnect_ivl = 20
+        req.connect(rep.last_endpoint.decode())
+
+        async def round_trip(i: int) -> None:
+            await req.send(b"%d" % i)
+            assert await rep.recv() == b"%d" % i
+            await rep.send(b"ok")
+            assert await req.recv() == b"ok"
+
+        for i in range(3):
+            asyncio.run(asyncio.wait_for(round_trip(i), 10))
+    finally:
+        ctx.destroy(linger=0)

@@ -88,7 +88,15 @@ class Socket(_socket.Socket):
 
     def _loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
-        self.__dict__["_aloop"] = loop
+        old = self._aloop
+        if old is not loop:
+            self.__dict__["_aloop"] = loop
+            if old is not None and old.is_closed():
+                # waiters of the closed loop can never be resumed: forget them
+                for queue in (self._recv_q, self._send_q, self._poll_q):
+                    queue.clear()
+                self.__dict__["_service_scheduled"] = False
+            self._core.driver.ensure()  # may move the context's I/O to this loop
         self._core.start_pending()
         return loop
 

@@ -37,7 +37,7 @@ from ...patterns.pubsub import Sub as _Sub
 from ...pipe import Message, Pipe
 from ...protocol import HandshakeComplete
 from ...protocol.sockettypes import SocketType, is_compatible
-from .driver import Driver
+from .driver import Driver, LoopDriver
 from .engine import StreamEngine
 from .events import EV, encode_event
 
@@ -65,6 +65,15 @@ class Shared:
         self.done = threading.Condition(self.lock)
         self.terminated = False
         self.closed = False  # the context was terminated
+        if isinstance(driver, LoopDriver):
+            driver.on_new_loop = self._rehome
+
+    def _rehome(self) -> None:
+        """The loop changed (asyncio face): every socket restarts its network I/O on it."""
+        with self.lock:
+            cores = list(self.cores)
+        for core in cores:
+            core.rehome()
 
 
 class _Binding:
@@ -857,6 +866,32 @@ class SocketCore:
                     pass
         self.shared.cores.discard(self)
         self.shared.done.notify_all()
+
+    # -- moving to a new loop (asyncio face) ---------------------------------------------
+
+    def rehome(self) -> None:
+        """On the new loop: drop the connections the closed loop ran (connecters then
+        reconnect, peers reconnect to us), serve our listeners again, restart connects."""
+        if self.shut_down:
+            return
+        with self.lock:
+            engines = list(self.engines)
+            bindings = [b for b in set(self.bindings.values())
+                        if b.sock is not None and not b.closed]
+            connecters = [c for c in self.connecters.values()
+                          if c.parsed.transport != "inproc" and not c.closed]
+            for connecter in connecters:
+                connecter.timer = None  # handles of the closed loop: never run
+                connecter.task = None
+        for engine in engines:
+            engine.abandon()
+        for binding in bindings:
+            binding.server = None
+            binding.starting = False
+            self.call_soon(self._loop_serve, binding)
+        for connecter in connecters:
+            if connecter.engine is None and connecter.timer is None:
+                self.call_soon(self._loop_connect, connecter)
 
     # -- message tracking (track=True) ---------------------------------------------------
 

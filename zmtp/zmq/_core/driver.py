@@ -127,6 +127,9 @@ class IOThread(Driver):
 class LoopDriver(Driver):
     """The asyncio loop running in the caller's thread (found at first use)."""
 
+    #: Called when the sockets must move to a new loop (set by the context).
+    on_new_loop: Callable[[], None] | None = None
+
     def ensure(self) -> asyncio.AbstractEventLoop | None:
         if self.loop is not None and not self.loop.is_closed():
             return self.loop
@@ -134,6 +137,12 @@ class LoopDriver(Driver):
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return None
+        old = self.loop
         self.loop = loop
         self.thread_id = threading.get_ident()
+        if old is not None and self.on_new_loop is not None:
+            # The loop the sockets ran on is closed (asyncio.run returned) and another
+            # runs now: move listeners and connections over, as pyzmq's sockets, whose
+            # I/O never depended on the loop, simply carry on.
+            self.on_new_loop()
         return loop

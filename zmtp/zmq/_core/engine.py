@@ -477,6 +477,20 @@ class StreamEngine(asyncio.BufferedProtocol):
             pass
         self.close(reason)
 
+    def abandon(self) -> None:
+        """Our loop was closed under us: close the socket ourselves and report the
+        connection lost (the transport cannot, its loop is gone)."""
+        transport = self.transport
+        sock = transport.get_extra_info("socket") if transport is not None else None
+        raw = getattr(sock, "_sock", None)  # asyncio's TransportSocket wraps the socket
+        if raw is not None:
+            try:
+                raw.close()
+            except OSError:
+                pass
+        self.close_reason = self.close_reason or "event loop closed"
+        self.connection_lost(None)
+
     def close(self, reason: str = "closed locally", *, abort: bool = False) -> None:
         if not self.close_reason:
             self.close_reason = reason
