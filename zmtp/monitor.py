@@ -1,14 +1,17 @@
 """Connection events (libzmq's socket monitor, as data): what happened to which peer, and why.
 
 Engines and the socket report into an ``EventSink``; each ``Socket.events()`` consumer
-gets its own bounded channel.  A consumer that falls behind loses the oldest-unsent events
-rather than slowing the data path: monitoring must never apply backpressure to traffic.
+gets its own bounded channel.  A consumer that falls behind loses the events that arrive
+while its buffer is full, rather than slowing the data path: monitoring must never apply
+backpressure to traffic.  A consumer that is dropped without being closed is forgotten
+(its channel is held weakly), so calling ``events()`` again and again cannot leak.
 """
 
 from __future__ import annotations
 
 import enum
 import time
+import weakref
 from dataclasses import dataclass, field
 
 import trio
@@ -44,27 +47,39 @@ class EventSink:
     """Fans events out to the current consumers; costs nothing when nobody listens."""
 
     def __init__(self) -> None:
-        self._consumers: list[trio.MemorySendChannel[SocketEvent]] = []
+        self._consumers: list[
+            tuple[trio.MemorySendChannel[SocketEvent],
+                  weakref.ref[trio.MemoryReceiveChannel[SocketEvent]]]
+        ] = []
 
     def subscribe(self, max_buffer: int) -> trio.MemoryReceiveChannel[SocketEvent]:
         send, receive = trio.open_memory_channel[SocketEvent](max_buffer)
-        self._consumers.append(send)
+        self._consumers.append((send, weakref.ref(receive)))
         return receive
+
+    @property
+    def consumers(self) -> int:
+        return len(self._consumers)
 
     def emit(self, kind: EventKind, endpoint: str, peer: str = "", reason: str = "") -> None:
         if not self._consumers:
             return
         event = SocketEvent(kind, endpoint, peer, reason)
-        for consumer in list(self._consumers):
+        for entry in list(self._consumers):
+            consumer, receiver = entry
+            if receiver() is None:  # dropped unclosed: nobody can read these any more
+                consumer.close()
+                self._consumers.remove(entry)
+                continue
             try:
                 consumer.send_nowait(event)
             except trio.WouldBlock:
                 pass  # a slow monitor loses events; traffic never waits for it
             except (trio.BrokenResourceError, trio.ClosedResourceError):
-                self._consumers.remove(consumer)
+                self._consumers.remove(entry)
 
     def close(self) -> None:
-        for consumer in self._consumers:
+        for consumer, _ in self._consumers:
             consumer.close()
         self._consumers.clear()
 
