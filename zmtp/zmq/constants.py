@@ -1,0 +1,893 @@
+"""pyzmq's constants with the same names and values (libzmq 4.3.5 numbering).
+
+Each group is an IntEnum/IntFlag like pyzmq 27's ``zmq.constants``, and every member is
+also a module-level name (events get the ``EVENT_`` prefix, router-notify ``NOTIFY_``,
+reconnect-stop ``RECONNECT_STOP_``, NORM modes ``NORM_``), so ``zmq.PUSH``,
+``zmq.SocketType.PUSH`` and ``zmq.EVENT_CONNECTED`` all work.  Errno values come from the
+platform's ``errno`` module, as pyzmq's do; the ZeroMQ-only ones sit above libzmq's
+ZMQ_HAUSNUMERO.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+from enum import Enum, IntEnum, IntFlag
+
+#: libzmq's base for error numbers the platform lacks.
+ZMQ_HAUSNUMERO = 156384712
+
+
+def _e(name: str, offset: int) -> int:
+    """The platform's value for errno ``name``, or libzmq's fallback number."""
+    return int(getattr(_errno, name, ZMQ_HAUSNUMERO + offset))
+
+
+class Errno(IntEnum):
+    """Error numbers carried by ZMQError.errno."""
+
+    EAGAIN = _errno.EAGAIN
+    EFAULT = _errno.EFAULT
+    EINVAL = _errno.EINVAL
+    ENOTSUP = _e("ENOTSUP", 1)
+    EPROTONOSUPPORT = _e("EPROTONOSUPPORT", 2)
+    ENOBUFS = _e("ENOBUFS", 3)
+    ENETDOWN = _e("ENETDOWN", 4)
+    EADDRINUSE = _e("EADDRINUSE", 5)
+    EADDRNOTAVAIL = _e("EADDRNOTAVAIL", 6)
+    ECONNREFUSED = _e("ECONNREFUSED", 7)
+    EINPROGRESS = _e("EINPROGRESS", 8)
+    ENOTSOCK = _e("ENOTSOCK", 9)
+    EMSGSIZE = _e("EMSGSIZE", 10)
+    EAFNOSUPPORT = _e("EAFNOSUPPORT", 11)
+    ENETUNREACH = _e("ENETUNREACH", 12)
+    ECONNABORTED = _e("ECONNABORTED", 13)
+    ECONNRESET = _e("ECONNRESET", 14)
+    ENOTCONN = _e("ENOTCONN", 15)
+    ETIMEDOUT = _e("ETIMEDOUT", 16)
+    EHOSTUNREACH = _e("EHOSTUNREACH", 17)
+    ENETRESET = _e("ENETRESET", 18)
+    EFSM = ZMQ_HAUSNUMERO + 51
+    ENOCOMPATPROTO = ZMQ_HAUSNUMERO + 52
+    ETERM = ZMQ_HAUSNUMERO + 53
+    EMTHREAD = ZMQ_HAUSNUMERO + 54
+
+
+class ContextOption(IntEnum):
+    """Options of Context.set/get."""
+
+    IO_THREADS = 1
+    MAX_SOCKETS = 2
+    SOCKET_LIMIT = 3
+    THREAD_PRIORITY = 3
+    THREAD_SCHED_POLICY = 4
+    MAX_MSGSZ = 5
+    MSG_T_SIZE = 6
+    THREAD_AFFINITY_CPU_ADD = 7
+    THREAD_AFFINITY_CPU_REMOVE = 8
+    THREAD_NAME_PREFIX = 9
+
+
+class SocketType(IntEnum):
+    """Socket types (XREQ/XREP are the old names of DEALER/ROUTER)."""
+
+    PAIR = 0
+    PUB = 1
+    SUB = 2
+    REQ = 3
+    REP = 4
+    DEALER = 5
+    ROUTER = 6
+    PULL = 7
+    PUSH = 8
+    XPUB = 9
+    XSUB = 10
+    STREAM = 11
+    XREQ = 5
+    XREP = 6
+    SERVER = 12
+    CLIENT = 13
+    RADIO = 14
+    DISH = 15
+    GATHER = 16
+    SCATTER = 17
+    DGRAM = 18
+    PEER = 19
+    CHANNEL = 20
+
+
+class _OptType(Enum):
+    """How an option's value travels: int, 64-bit int, bytes, or a file descriptor."""
+
+    int = "int"
+    int64 = "int64"
+    bytes = "bytes"
+    fd = "fd"
+
+
+class SocketOption(IntEnum):
+    """Socket options; ``_opt_type`` says how the value is typed."""
+
+    HWM = 1
+    AFFINITY = 4
+    ROUTING_ID = 5
+    SUBSCRIBE = 6
+    UNSUBSCRIBE = 7
+    RATE = 8
+    RECOVERY_IVL = 9
+    SNDBUF = 11
+    RCVBUF = 12
+    RCVMORE = 13
+    FD = 14
+    EVENTS = 15
+    TYPE = 16
+    LINGER = 17
+    RECONNECT_IVL = 18
+    BACKLOG = 19
+    RECONNECT_IVL_MAX = 21
+    MAXMSGSIZE = 22
+    SNDHWM = 23
+    RCVHWM = 24
+    MULTICAST_HOPS = 25
+    RCVTIMEO = 27
+    SNDTIMEO = 28
+    LAST_ENDPOINT = 32
+    ROUTER_MANDATORY = 33
+    TCP_KEEPALIVE = 34
+    TCP_KEEPALIVE_CNT = 35
+    TCP_KEEPALIVE_IDLE = 36
+    TCP_KEEPALIVE_INTVL = 37
+    IMMEDIATE = 39
+    XPUB_VERBOSE = 40
+    ROUTER_RAW = 41
+    IPV6 = 42
+    MECHANISM = 43
+    PLAIN_SERVER = 44
+    PLAIN_USERNAME = 45
+    PLAIN_PASSWORD = 46
+    CURVE_SERVER = 47
+    CURVE_PUBLICKEY = 48
+    CURVE_SECRETKEY = 49
+    CURVE_SERVERKEY = 50
+    PROBE_ROUTER = 51
+    REQ_CORRELATE = 52
+    REQ_RELAXED = 53
+    CONFLATE = 54
+    ZAP_DOMAIN = 55
+    ROUTER_HANDOVER = 56
+    TOS = 57
+    CONNECT_ROUTING_ID = 61
+    GSSAPI_SERVER = 62
+    GSSAPI_PRINCIPAL = 63
+    GSSAPI_SERVICE_PRINCIPAL = 64
+    GSSAPI_PLAINTEXT = 65
+    HANDSHAKE_IVL = 66
+    SOCKS_PROXY = 68
+    XPUB_NODROP = 69
+    BLOCKY = 70
+    XPUB_MANUAL = 71
+    XPUB_WELCOME_MSG = 72
+    STREAM_NOTIFY = 73
+    INVERT_MATCHING = 74
+    HEARTBEAT_IVL = 75
+    HEARTBEAT_TTL = 76
+    HEARTBEAT_TIMEOUT = 77
+    XPUB_VERBOSER = 78
+    CONNECT_TIMEOUT = 79
+    TCP_MAXRT = 80
+    THREAD_SAFE = 81
+    MULTICAST_MAXTPDU = 84
+    VMCI_BUFFER_SIZE = 85
+    VMCI_BUFFER_MIN_SIZE = 86
+    VMCI_BUFFER_MAX_SIZE = 87
+    VMCI_CONNECT_TIMEOUT = 88
+    USE_FD = 89
+    GSSAPI_PRINCIPAL_NAMETYPE = 90
+    GSSAPI_SERVICE_PRINCIPAL_NAMETYPE = 91
+    BINDTODEVICE = 92
+    IDENTITY = 5
+    CONNECT_RID = 61
+    TCP_ACCEPT_FILTER = 38
+    IPC_FILTER_PID = 58
+    IPC_FILTER_UID = 59
+    IPC_FILTER_GID = 60
+    IPV4ONLY = 31
+    DELAY_ATTACH_ON_CONNECT = 39
+    FAIL_UNROUTABLE = 33
+    ROUTER_BEHAVIOR = 33
+    ZAP_ENFORCE_DOMAIN = 93
+    LOOPBACK_FASTPATH = 94
+    METADATA = 95
+    MULTICAST_LOOP = 96
+    ROUTER_NOTIFY = 97
+    XPUB_MANUAL_LAST_VALUE = 98
+    SOCKS_USERNAME = 99
+    SOCKS_PASSWORD = 100
+    IN_BATCH_SIZE = 101
+    OUT_BATCH_SIZE = 102
+    WSS_KEY_PEM = 103
+    WSS_CERT_PEM = 104
+    WSS_TRUST_PEM = 105
+    WSS_HOSTNAME = 106
+    WSS_TRUST_SYSTEM = 107
+    ONLY_FIRST_SUBSCRIBE = 108
+    RECONNECT_STOP = 109
+    HELLO_MSG = 110
+    DISCONNECT_MSG = 111
+    PRIORITY = 112
+    BUSY_POLL = 113
+    HICCUP_MSG = 114
+    XSUB_VERBOSE_UNSUBSCRIBE = 115
+    TOPICS_COUNT = 116
+    NORM_MODE = 117
+    NORM_UNICAST_NACK = 118
+    NORM_BUFFER_SIZE = 119
+    NORM_SEGMENT_SIZE = 120
+    NORM_BLOCK_SIZE = 121
+    NORM_NUM_PARITY = 122
+    NORM_NUM_AUTOPARITY = 123
+    NORM_PUSH = 124
+
+    @property
+    def _opt_type(self) -> _OptType:
+        return _OPT_TYPES.get(self.name, _OptType.int)
+
+
+_OPT_TYPES: dict[str, _OptType] = {
+    "AFFINITY": _OptType.int64,
+    "MAXMSGSIZE": _OptType.int64,
+    "VMCI_BUFFER_SIZE": _OptType.int64,
+    "VMCI_BUFFER_MIN_SIZE": _OptType.int64,
+    "VMCI_BUFFER_MAX_SIZE": _OptType.int64,
+    "ROUTING_ID": _OptType.bytes,
+    "SUBSCRIBE": _OptType.bytes,
+    "UNSUBSCRIBE": _OptType.bytes,
+    "LAST_ENDPOINT": _OptType.bytes,
+    "PLAIN_USERNAME": _OptType.bytes,
+    "PLAIN_PASSWORD": _OptType.bytes,
+    "CURVE_PUBLICKEY": _OptType.bytes,
+    "CURVE_SECRETKEY": _OptType.bytes,
+    "CURVE_SERVERKEY": _OptType.bytes,
+    "ZAP_DOMAIN": _OptType.bytes,
+    "CONNECT_ROUTING_ID": _OptType.bytes,
+    "GSSAPI_PRINCIPAL": _OptType.bytes,
+    "GSSAPI_SERVICE_PRINCIPAL": _OptType.bytes,
+    "SOCKS_PROXY": _OptType.bytes,
+    "XPUB_WELCOME_MSG": _OptType.bytes,
+    "BINDTODEVICE": _OptType.bytes,
+    "IDENTITY": _OptType.bytes,
+    "CONNECT_RID": _OptType.bytes,
+    "TCP_ACCEPT_FILTER": _OptType.bytes,
+    "METADATA": _OptType.bytes,
+    "SOCKS_USERNAME": _OptType.bytes,
+    "SOCKS_PASSWORD": _OptType.bytes,
+    "WSS_KEY_PEM": _OptType.bytes,
+    "WSS_CERT_PEM": _OptType.bytes,
+    "WSS_TRUST_PEM": _OptType.bytes,
+    "WSS_HOSTNAME": _OptType.bytes,
+    "HELLO_MSG": _OptType.bytes,
+    "DISCONNECT_MSG": _OptType.bytes,
+    "HICCUP_MSG": _OptType.bytes,
+    "FD": _OptType.fd,
+}
+
+
+class MessageOption(IntEnum):
+    """Options of Frame.get/set."""
+
+    MORE = 1
+    SHARED = 3
+    SRCFD = 2
+
+
+class Flag(IntFlag):
+    """send/recv flags."""
+
+    DONTWAIT = 1
+    SNDMORE = 2
+    NOBLOCK = 1
+
+
+class RouterNotify(IntEnum):
+    """ROUTER_NOTIFY bits (module-level names: NOTIFY_*)."""
+
+    CONNECT = 1
+    DISCONNECT = 2
+
+
+class NormMode(IntEnum):
+    """NORM_MODE values (module-level names: NORM_*)."""
+
+    FIXED = 0
+    CC = 1
+    CCL = 2
+    CCE = 3
+    CCE_ECNONLY = 4
+
+
+class SecurityMechanism(IntEnum):
+    """MECHANISM values."""
+
+    NULL = 0
+    PLAIN = 1
+    CURVE = 2
+    GSSAPI = 3
+
+
+class ReconnectStop(IntEnum):
+    """RECONNECT_STOP bits (module-level names: RECONNECT_STOP_*)."""
+
+    CONN_REFUSED = 1
+    HANDSHAKE_FAILED = 2
+    AFTER_DISCONNECT = 4
+
+
+class Event(IntFlag):
+    """Socket monitor events (module-level names: EVENT_*, PROTOCOL_ERROR_*)."""
+
+    PROTOCOL_ERROR_WS_UNSPECIFIED = 805306368
+    PROTOCOL_ERROR_ZMTP_UNSPECIFIED = 268435456
+    PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND = 268435457
+    PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE = 268435458
+    PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE = 268435459
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED = 268435473
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE = 268435474
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO = 268435475
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE = 268435476
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR = 268435477
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY = 268435478
+    PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME = 268435479
+    PROTOCOL_ERROR_ZMTP_INVALID_METADATA = 268435480
+    PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC = 285212673
+    PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH = 285212674
+    PROTOCOL_ERROR_ZAP_UNSPECIFIED = 536870912
+    PROTOCOL_ERROR_ZAP_MALFORMED_REPLY = 536870913
+    PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID = 536870914
+    PROTOCOL_ERROR_ZAP_BAD_VERSION = 536870915
+    PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE = 536870916
+    PROTOCOL_ERROR_ZAP_INVALID_METADATA = 536870917
+    CONNECTED = 1
+    CONNECT_DELAYED = 2
+    CONNECT_RETRIED = 4
+    LISTENING = 8
+    BIND_FAILED = 16
+    ACCEPTED = 32
+    ACCEPT_FAILED = 64
+    CLOSED = 128
+    CLOSE_FAILED = 256
+    DISCONNECTED = 512
+    MONITOR_STOPPED = 1024
+    HANDSHAKE_FAILED_NO_DETAIL = 2048
+    HANDSHAKE_SUCCEEDED = 4096
+    HANDSHAKE_FAILED_PROTOCOL = 8192
+    HANDSHAKE_FAILED_AUTH = 16384
+    ALL_V1 = 65535
+    ALL = 65535
+    PIPES_STATS = 65536
+    ALL_V2 = 131071
+
+
+class PollEvent(IntFlag):
+    """Poll bits of EVENTS and Poller."""
+
+    POLLIN = 1
+    POLLOUT = 2
+    POLLERR = 4
+    POLLPRI = 8
+
+
+class DeviceType(IntEnum):
+    """zmq.device() kinds."""
+
+    STREAMER = 1
+    FORWARDER = 2
+    QUEUE = 3
+
+
+# Module-level names, spelled out so that type checkers see them.
+EAGAIN: Errno = Errno.EAGAIN
+EFAULT: Errno = Errno.EFAULT
+EINVAL: Errno = Errno.EINVAL
+ENOTSUP: Errno = Errno.ENOTSUP
+EPROTONOSUPPORT: Errno = Errno.EPROTONOSUPPORT
+ENOBUFS: Errno = Errno.ENOBUFS
+ENETDOWN: Errno = Errno.ENETDOWN
+EADDRINUSE: Errno = Errno.EADDRINUSE
+EADDRNOTAVAIL: Errno = Errno.EADDRNOTAVAIL
+ECONNREFUSED: Errno = Errno.ECONNREFUSED
+EINPROGRESS: Errno = Errno.EINPROGRESS
+ENOTSOCK: Errno = Errno.ENOTSOCK
+EMSGSIZE: Errno = Errno.EMSGSIZE
+EAFNOSUPPORT: Errno = Errno.EAFNOSUPPORT
+ENETUNREACH: Errno = Errno.ENETUNREACH
+ECONNABORTED: Errno = Errno.ECONNABORTED
+ECONNRESET: Errno = Errno.ECONNRESET
+ENOTCONN: Errno = Errno.ENOTCONN
+ETIMEDOUT: Errno = Errno.ETIMEDOUT
+EHOSTUNREACH: Errno = Errno.EHOSTUNREACH
+ENETRESET: Errno = Errno.ENETRESET
+EFSM: Errno = Errno.EFSM
+ENOCOMPATPROTO: Errno = Errno.ENOCOMPATPROTO
+ETERM: Errno = Errno.ETERM
+EMTHREAD: Errno = Errno.EMTHREAD
+IO_THREADS: ContextOption = ContextOption.IO_THREADS
+MAX_SOCKETS: ContextOption = ContextOption.MAX_SOCKETS
+SOCKET_LIMIT: ContextOption = ContextOption.SOCKET_LIMIT
+THREAD_PRIORITY: ContextOption = ContextOption.THREAD_PRIORITY
+THREAD_SCHED_POLICY: ContextOption = ContextOption.THREAD_SCHED_POLICY
+MAX_MSGSZ: ContextOption = ContextOption.MAX_MSGSZ
+MSG_T_SIZE: ContextOption = ContextOption.MSG_T_SIZE
+THREAD_AFFINITY_CPU_ADD: ContextOption = ContextOption.THREAD_AFFINITY_CPU_ADD
+THREAD_AFFINITY_CPU_REMOVE: ContextOption = ContextOption.THREAD_AFFINITY_CPU_REMOVE
+THREAD_NAME_PREFIX: ContextOption = ContextOption.THREAD_NAME_PREFIX
+PAIR: SocketType = SocketType.PAIR
+PUB: SocketType = SocketType.PUB
+SUB: SocketType = SocketType.SUB
+REQ: SocketType = SocketType.REQ
+REP: SocketType = SocketType.REP
+DEALER: SocketType = SocketType.DEALER
+ROUTER: SocketType = SocketType.ROUTER
+PULL: SocketType = SocketType.PULL
+PUSH: SocketType = SocketType.PUSH
+XPUB: SocketType = SocketType.XPUB
+XSUB: SocketType = SocketType.XSUB
+STREAM: SocketType = SocketType.STREAM
+XREQ: SocketType = SocketType.XREQ
+XREP: SocketType = SocketType.XREP
+SERVER: SocketType = SocketType.SERVER
+CLIENT: SocketType = SocketType.CLIENT
+RADIO: SocketType = SocketType.RADIO
+DISH: SocketType = SocketType.DISH
+GATHER: SocketType = SocketType.GATHER
+SCATTER: SocketType = SocketType.SCATTER
+DGRAM: SocketType = SocketType.DGRAM
+PEER: SocketType = SocketType.PEER
+CHANNEL: SocketType = SocketType.CHANNEL
+HWM: SocketOption = SocketOption.HWM
+AFFINITY: SocketOption = SocketOption.AFFINITY
+ROUTING_ID: SocketOption = SocketOption.ROUTING_ID
+SUBSCRIBE: SocketOption = SocketOption.SUBSCRIBE
+UNSUBSCRIBE: SocketOption = SocketOption.UNSUBSCRIBE
+RATE: SocketOption = SocketOption.RATE
+RECOVERY_IVL: SocketOption = SocketOption.RECOVERY_IVL
+SNDBUF: SocketOption = SocketOption.SNDBUF
+RCVBUF: SocketOption = SocketOption.RCVBUF
+RCVMORE: SocketOption = SocketOption.RCVMORE
+FD: SocketOption = SocketOption.FD
+EVENTS: SocketOption = SocketOption.EVENTS
+TYPE: SocketOption = SocketOption.TYPE
+LINGER: SocketOption = SocketOption.LINGER
+RECONNECT_IVL: SocketOption = SocketOption.RECONNECT_IVL
+BACKLOG: SocketOption = SocketOption.BACKLOG
+RECONNECT_IVL_MAX: SocketOption = SocketOption.RECONNECT_IVL_MAX
+MAXMSGSIZE: SocketOption = SocketOption.MAXMSGSIZE
+SNDHWM: SocketOption = SocketOption.SNDHWM
+RCVHWM: SocketOption = SocketOption.RCVHWM
+MULTICAST_HOPS: SocketOption = SocketOption.MULTICAST_HOPS
+RCVTIMEO: SocketOption = SocketOption.RCVTIMEO
+SNDTIMEO: SocketOption = SocketOption.SNDTIMEO
+LAST_ENDPOINT: SocketOption = SocketOption.LAST_ENDPOINT
+ROUTER_MANDATORY: SocketOption = SocketOption.ROUTER_MANDATORY
+TCP_KEEPALIVE: SocketOption = SocketOption.TCP_KEEPALIVE
+TCP_KEEPALIVE_CNT: SocketOption = SocketOption.TCP_KEEPALIVE_CNT
+TCP_KEEPALIVE_IDLE: SocketOption = SocketOption.TCP_KEEPALIVE_IDLE
+TCP_KEEPALIVE_INTVL: SocketOption = SocketOption.TCP_KEEPALIVE_INTVL
+IMMEDIATE: SocketOption = SocketOption.IMMEDIATE
+XPUB_VERBOSE: SocketOption = SocketOption.XPUB_VERBOSE
+ROUTER_RAW: SocketOption = SocketOption.ROUTER_RAW
+IPV6: SocketOption = SocketOption.IPV6
+MECHANISM: SocketOption = SocketOption.MECHANISM
+PLAIN_SERVER: SocketOption = SocketOption.PLAIN_SERVER
+PLAIN_USERNAME: SocketOption = SocketOption.PLAIN_USERNAME
+PLAIN_PASSWORD: SocketOption = SocketOption.PLAIN_PASSWORD
+CURVE_SERVER: SocketOption = SocketOption.CURVE_SERVER
+CURVE_PUBLICKEY: SocketOption = SocketOption.CURVE_PUBLICKEY
+CURVE_SECRETKEY: SocketOption = SocketOption.CURVE_SECRETKEY
+CURVE_SERVERKEY: SocketOption = SocketOption.CURVE_SERVERKEY
+PROBE_ROUTER: SocketOption = SocketOption.PROBE_ROUTER
+REQ_CORRELATE: SocketOption = SocketOption.REQ_CORRELATE
+REQ_RELAXED: SocketOption = SocketOption.REQ_RELAXED
+CONFLATE: SocketOption = SocketOption.CONFLATE
+ZAP_DOMAIN: SocketOption = SocketOption.ZAP_DOMAIN
+ROUTER_HANDOVER: SocketOption = SocketOption.ROUTER_HANDOVER
+TOS: SocketOption = SocketOption.TOS
+CONNECT_ROUTING_ID: SocketOption = SocketOption.CONNECT_ROUTING_ID
+GSSAPI_SERVER: SocketOption = SocketOption.GSSAPI_SERVER
+GSSAPI_PRINCIPAL: SocketOption = SocketOption.GSSAPI_PRINCIPAL
+GSSAPI_SERVICE_PRINCIPAL: SocketOption = SocketOption.GSSAPI_SERVICE_PRINCIPAL
+GSSAPI_PLAINTEXT: SocketOption = SocketOption.GSSAPI_PLAINTEXT
+HANDSHAKE_IVL: SocketOption = SocketOption.HANDSHAKE_IVL
+SOCKS_PROXY: SocketOption = SocketOption.SOCKS_PROXY
+XPUB_NODROP: SocketOption = SocketOption.XPUB_NODROP
+BLOCKY: SocketOption = SocketOption.BLOCKY
+XPUB_MANUAL: SocketOption = SocketOption.XPUB_MANUAL
+XPUB_WELCOME_MSG: SocketOption = SocketOption.XPUB_WELCOME_MSG
+STREAM_NOTIFY: SocketOption = SocketOption.STREAM_NOTIFY
+INVERT_MATCHING: SocketOption = SocketOption.INVERT_MATCHING
+HEARTBEAT_IVL: SocketOption = SocketOption.HEARTBEAT_IVL
+HEARTBEAT_TTL: SocketOption = SocketOption.HEARTBEAT_TTL
+HEARTBEAT_TIMEOUT: SocketOption = SocketOption.HEARTBEAT_TIMEOUT
+XPUB_VERBOSER: SocketOption = SocketOption.XPUB_VERBOSER
+CONNECT_TIMEOUT: SocketOption = SocketOption.CONNECT_TIMEOUT
+TCP_MAXRT: SocketOption = SocketOption.TCP_MAXRT
+THREAD_SAFE: SocketOption = SocketOption.THREAD_SAFE
+MULTICAST_MAXTPDU: SocketOption = SocketOption.MULTICAST_MAXTPDU
+VMCI_BUFFER_SIZE: SocketOption = SocketOption.VMCI_BUFFER_SIZE
+VMCI_BUFFER_MIN_SIZE: SocketOption = SocketOption.VMCI_BUFFER_MIN_SIZE
+VMCI_BUFFER_MAX_SIZE: SocketOption = SocketOption.VMCI_BUFFER_MAX_SIZE
+VMCI_CONNECT_TIMEOUT: SocketOption = SocketOption.VMCI_CONNECT_TIMEOUT
+USE_FD: SocketOption = SocketOption.USE_FD
+GSSAPI_PRINCIPAL_NAMETYPE: SocketOption = SocketOption.GSSAPI_PRINCIPAL_NAMETYPE
+GSSAPI_SERVICE_PRINCIPAL_NAMETYPE: SocketOption = SocketOption.GSSAPI_SERVICE_PRINCIPAL_NAMETYPE
+BINDTODEVICE: SocketOption = SocketOption.BINDTODEVICE
+IDENTITY: SocketOption = SocketOption.IDENTITY
+CONNECT_RID: SocketOption = SocketOption.CONNECT_RID
+TCP_ACCEPT_FILTER: SocketOption = SocketOption.TCP_ACCEPT_FILTER
+IPC_FILTER_PID: SocketOption = SocketOption.IPC_FILTER_PID
+IPC_FILTER_UID: SocketOption = SocketOption.IPC_FILTER_UID
+IPC_FILTER_GID: SocketOption = SocketOption.IPC_FILTER_GID
+IPV4ONLY: SocketOption = SocketOption.IPV4ONLY
+DELAY_ATTACH_ON_CONNECT: SocketOption = SocketOption.DELAY_ATTACH_ON_CONNECT
+FAIL_UNROUTABLE: SocketOption = SocketOption.FAIL_UNROUTABLE
+ROUTER_BEHAVIOR: SocketOption = SocketOption.ROUTER_BEHAVIOR
+ZAP_ENFORCE_DOMAIN: SocketOption = SocketOption.ZAP_ENFORCE_DOMAIN
+LOOPBACK_FASTPATH: SocketOption = SocketOption.LOOPBACK_FASTPATH
+METADATA: SocketOption = SocketOption.METADATA
+MULTICAST_LOOP: SocketOption = SocketOption.MULTICAST_LOOP
+ROUTER_NOTIFY: SocketOption = SocketOption.ROUTER_NOTIFY
+XPUB_MANUAL_LAST_VALUE: SocketOption = SocketOption.XPUB_MANUAL_LAST_VALUE
+SOCKS_USERNAME: SocketOption = SocketOption.SOCKS_USERNAME
+SOCKS_PASSWORD: SocketOption = SocketOption.SOCKS_PASSWORD
+IN_BATCH_SIZE: SocketOption = SocketOption.IN_BATCH_SIZE
+OUT_BATCH_SIZE: SocketOption = SocketOption.OUT_BATCH_SIZE
+WSS_KEY_PEM: SocketOption = SocketOption.WSS_KEY_PEM
+WSS_CERT_PEM: SocketOption = SocketOption.WSS_CERT_PEM
+WSS_TRUST_PEM: SocketOption = SocketOption.WSS_TRUST_PEM
+WSS_HOSTNAME: SocketOption = SocketOption.WSS_HOSTNAME
+WSS_TRUST_SYSTEM: SocketOption = SocketOption.WSS_TRUST_SYSTEM
+ONLY_FIRST_SUBSCRIBE: SocketOption = SocketOption.ONLY_FIRST_SUBSCRIBE
+RECONNECT_STOP: SocketOption = SocketOption.RECONNECT_STOP
+HELLO_MSG: SocketOption = SocketOption.HELLO_MSG
+DISCONNECT_MSG: SocketOption = SocketOption.DISCONNECT_MSG
+PRIORITY: SocketOption = SocketOption.PRIORITY
+BUSY_POLL: SocketOption = SocketOption.BUSY_POLL
+HICCUP_MSG: SocketOption = SocketOption.HICCUP_MSG
+XSUB_VERBOSE_UNSUBSCRIBE: SocketOption = SocketOption.XSUB_VERBOSE_UNSUBSCRIBE
+TOPICS_COUNT: SocketOption = SocketOption.TOPICS_COUNT
+NORM_MODE: SocketOption = SocketOption.NORM_MODE
+NORM_UNICAST_NACK: SocketOption = SocketOption.NORM_UNICAST_NACK
+NORM_BUFFER_SIZE: SocketOption = SocketOption.NORM_BUFFER_SIZE
+NORM_SEGMENT_SIZE: SocketOption = SocketOption.NORM_SEGMENT_SIZE
+NORM_BLOCK_SIZE: SocketOption = SocketOption.NORM_BLOCK_SIZE
+NORM_NUM_PARITY: SocketOption = SocketOption.NORM_NUM_PARITY
+NORM_NUM_AUTOPARITY: SocketOption = SocketOption.NORM_NUM_AUTOPARITY
+NORM_PUSH: SocketOption = SocketOption.NORM_PUSH
+MORE: MessageOption = MessageOption.MORE
+SHARED: MessageOption = MessageOption.SHARED
+SRCFD: MessageOption = MessageOption.SRCFD
+DONTWAIT: Flag = Flag.DONTWAIT
+SNDMORE: Flag = Flag.SNDMORE
+NOBLOCK: Flag = Flag.NOBLOCK
+NOTIFY_CONNECT: RouterNotify = RouterNotify.CONNECT
+NOTIFY_DISCONNECT: RouterNotify = RouterNotify.DISCONNECT
+NORM_FIXED: NormMode = NormMode.FIXED
+NORM_CC: NormMode = NormMode.CC
+NORM_CCL: NormMode = NormMode.CCL
+NORM_CCE: NormMode = NormMode.CCE
+NORM_CCE_ECNONLY: NormMode = NormMode.CCE_ECNONLY
+NULL: SecurityMechanism = SecurityMechanism.NULL
+PLAIN: SecurityMechanism = SecurityMechanism.PLAIN
+CURVE: SecurityMechanism = SecurityMechanism.CURVE
+GSSAPI: SecurityMechanism = SecurityMechanism.GSSAPI
+RECONNECT_STOP_CONN_REFUSED: ReconnectStop = ReconnectStop.CONN_REFUSED
+RECONNECT_STOP_HANDSHAKE_FAILED: ReconnectStop = ReconnectStop.HANDSHAKE_FAILED
+RECONNECT_STOP_AFTER_DISCONNECT: ReconnectStop = ReconnectStop.AFTER_DISCONNECT
+PROTOCOL_ERROR_WS_UNSPECIFIED: Event = Event.PROTOCOL_ERROR_WS_UNSPECIFIED
+PROTOCOL_ERROR_ZMTP_UNSPECIFIED: Event = Event.PROTOCOL_ERROR_ZMTP_UNSPECIFIED
+PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND: Event = Event.PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND
+PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE: Event = Event.PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE
+PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE: Event = Event.PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED  # noqa: E501
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE  # noqa: E501
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO  # noqa: E501
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE  # noqa: E501
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR  # noqa: E501
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY  # noqa: E501
+PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME: Event = Event.PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME  # noqa: E501
+PROTOCOL_ERROR_ZMTP_INVALID_METADATA: Event = Event.PROTOCOL_ERROR_ZMTP_INVALID_METADATA
+PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC: Event = Event.PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC
+PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH: Event = Event.PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+PROTOCOL_ERROR_ZAP_UNSPECIFIED: Event = Event.PROTOCOL_ERROR_ZAP_UNSPECIFIED
+PROTOCOL_ERROR_ZAP_MALFORMED_REPLY: Event = Event.PROTOCOL_ERROR_ZAP_MALFORMED_REPLY
+PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID: Event = Event.PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID
+PROTOCOL_ERROR_ZAP_BAD_VERSION: Event = Event.PROTOCOL_ERROR_ZAP_BAD_VERSION
+PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE: Event = Event.PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE
+PROTOCOL_ERROR_ZAP_INVALID_METADATA: Event = Event.PROTOCOL_ERROR_ZAP_INVALID_METADATA
+EVENT_CONNECTED: Event = Event.CONNECTED
+EVENT_CONNECT_DELAYED: Event = Event.CONNECT_DELAYED
+EVENT_CONNECT_RETRIED: Event = Event.CONNECT_RETRIED
+EVENT_LISTENING: Event = Event.LISTENING
+EVENT_BIND_FAILED: Event = Event.BIND_FAILED
+EVENT_ACCEPTED: Event = Event.ACCEPTED
+EVENT_ACCEPT_FAILED: Event = Event.ACCEPT_FAILED
+EVENT_CLOSED: Event = Event.CLOSED
+EVENT_CLOSE_FAILED: Event = Event.CLOSE_FAILED
+EVENT_DISCONNECTED: Event = Event.DISCONNECTED
+EVENT_MONITOR_STOPPED: Event = Event.MONITOR_STOPPED
+EVENT_HANDSHAKE_FAILED_NO_DETAIL: Event = Event.HANDSHAKE_FAILED_NO_DETAIL
+EVENT_HANDSHAKE_SUCCEEDED: Event = Event.HANDSHAKE_SUCCEEDED
+EVENT_HANDSHAKE_FAILED_PROTOCOL: Event = Event.HANDSHAKE_FAILED_PROTOCOL
+EVENT_HANDSHAKE_FAILED_AUTH: Event = Event.HANDSHAKE_FAILED_AUTH
+EVENT_ALL_V1: Event = Event.ALL_V1
+EVENT_ALL: Event = Event.ALL
+EVENT_PIPES_STATS: Event = Event.PIPES_STATS
+EVENT_ALL_V2: Event = Event.ALL_V2
+POLLIN: PollEvent = PollEvent.POLLIN
+POLLOUT: PollEvent = PollEvent.POLLOUT
+POLLERR: PollEvent = PollEvent.POLLERR
+POLLPRI: PollEvent = PollEvent.POLLPRI
+STREAMER: DeviceType = DeviceType.STREAMER
+FORWARDER: DeviceType = DeviceType.FORWARDER
+QUEUE: DeviceType = DeviceType.QUEUE
+
+__all__ = [
+    "Enum",
+    "IntEnum",
+    "IntFlag",
+    "Errno",
+    "ContextOption",
+    "SocketType",
+    "SocketOption",
+    "MessageOption",
+    "Flag",
+    "RouterNotify",
+    "NormMode",
+    "SecurityMechanism",
+    "ReconnectStop",
+    "Event",
+    "PollEvent",
+    "DeviceType",
+    "EAGAIN",
+    "EFAULT",
+    "EINVAL",
+    "ENOTSUP",
+    "EPROTONOSUPPORT",
+    "ENOBUFS",
+    "ENETDOWN",
+    "EADDRINUSE",
+    "EADDRNOTAVAIL",
+    "ECONNREFUSED",
+    "EINPROGRESS",
+    "ENOTSOCK",
+    "EMSGSIZE",
+    "EAFNOSUPPORT",
+    "ENETUNREACH",
+    "ECONNABORTED",
+    "ECONNRESET",
+    "ENOTCONN",
+    "ETIMEDOUT",
+    "EHOSTUNREACH",
+    "ENETRESET",
+    "EFSM",
+    "ENOCOMPATPROTO",
+    "ETERM",
+    "EMTHREAD",
+    "IO_THREADS",
+    "MAX_SOCKETS",
+    "SOCKET_LIMIT",
+    "THREAD_PRIORITY",
+    "THREAD_SCHED_POLICY",
+    "MAX_MSGSZ",
+    "MSG_T_SIZE",
+    "THREAD_AFFINITY_CPU_ADD",
+    "THREAD_AFFINITY_CPU_REMOVE",
+    "THREAD_NAME_PREFIX",
+    "PAIR",
+    "PUB",
+    "SUB",
+    "REQ",
+    "REP",
+    "DEALER",
+    "ROUTER",
+    "PULL",
+    "PUSH",
+    "XPUB",
+    "XSUB",
+    "STREAM",
+    "XREQ",
+    "XREP",
+    "SERVER",
+    "CLIENT",
+    "RADIO",
+    "DISH",
+    "GATHER",
+    "SCATTER",
+    "DGRAM",
+    "PEER",
+    "CHANNEL",
+    "HWM",
+    "AFFINITY",
+    "ROUTING_ID",
+    "SUBSCRIBE",
+    "UNSUBSCRIBE",
+    "RATE",
+    "RECOVERY_IVL",
+    "SNDBUF",
+    "RCVBUF",
+    "RCVMORE",
+    "FD",
+    "EVENTS",
+    "TYPE",
+    "LINGER",
+    "RECONNECT_IVL",
+    "BACKLOG",
+    "RECONNECT_IVL_MAX",
+    "MAXMSGSIZE",
+    "SNDHWM",
+    "RCVHWM",
+    "MULTICAST_HOPS",
+    "RCVTIMEO",
+    "SNDTIMEO",
+    "LAST_ENDPOINT",
+    "ROUTER_MANDATORY",
+    "TCP_KEEPALIVE",
+    "TCP_KEEPALIVE_CNT",
+    "TCP_KEEPALIVE_IDLE",
+    "TCP_KEEPALIVE_INTVL",
+    "IMMEDIATE",
+    "XPUB_VERBOSE",
+    "ROUTER_RAW",
+    "IPV6",
+    "MECHANISM",
+    "PLAIN_SERVER",
+    "PLAIN_USERNAME",
+    "PLAIN_PASSWORD",
+    "CURVE_SERVER",
+    "CURVE_PUBLICKEY",
+    "CURVE_SECRETKEY",
+    "CURVE_SERVERKEY",
+    "PROBE_ROUTER",
+    "REQ_CORRELATE",
+    "REQ_RELAXED",
+    "CONFLATE",
+    "ZAP_DOMAIN",
+    "ROUTER_HANDOVER",
+    "TOS",
+    "CONNECT_ROUTING_ID",
+    "GSSAPI_SERVER",
+    "GSSAPI_PRINCIPAL",
+    "GSSAPI_SERVICE_PRINCIPAL",
+    "GSSAPI_PLAINTEXT",
+    "HANDSHAKE_IVL",
+    "SOCKS_PROXY",
+    "XPUB_NODROP",
+    "BLOCKY",
+    "XPUB_MANUAL",
+    "XPUB_WELCOME_MSG",
+    "STREAM_NOTIFY",
+    "INVERT_MATCHING",
+    "HEARTBEAT_IVL",
+    "HEARTBEAT_TTL",
+    "HEARTBEAT_TIMEOUT",
+    "XPUB_VERBOSER",
+    "CONNECT_TIMEOUT",
+    "TCP_MAXRT",
+    "THREAD_SAFE",
+    "MULTICAST_MAXTPDU",
+    "VMCI_BUFFER_SIZE",
+    "VMCI_BUFFER_MIN_SIZE",
+    "VMCI_BUFFER_MAX_SIZE",
+    "VMCI_CONNECT_TIMEOUT",
+    "USE_FD",
+    "GSSAPI_PRINCIPAL_NAMETYPE",
+    "GSSAPI_SERVICE_PRINCIPAL_NAMETYPE",
+    "BINDTODEVICE",
+    "IDENTITY",
+    "CONNECT_RID",
+    "TCP_ACCEPT_FILTER",
+    "IPC_FILTER_PID",
+    "IPC_FILTER_UID",
+    "IPC_FILTER_GID",
+    "IPV4ONLY",
+    "DELAY_ATTACH_ON_CONNECT",
+    "FAIL_UNROUTABLE",
+    "ROUTER_BEHAVIOR",
+    "ZAP_ENFORCE_DOMAIN",
+    "LOOPBACK_FASTPATH",
+    "METADATA",
+    "MULTICAST_LOOP",
+    "ROUTER_NOTIFY",
+    "XPUB_MANUAL_LAST_VALUE",
+    "SOCKS_USERNAME",
+    "SOCKS_PASSWORD",
+    "IN_BATCH_SIZE",
+    "OUT_BATCH_SIZE",
+    "WSS_KEY_PEM",
+    "WSS_CERT_PEM",
+    "WSS_TRUST_PEM",
+    "WSS_HOSTNAME",
+    "WSS_TRUST_SYSTEM",
+    "ONLY_FIRST_SUBSCRIBE",
+    "RECONNECT_STOP",
+    "HELLO_MSG",
+    "DISCONNECT_MSG",
+    "PRIORITY",
+    "BUSY_POLL",
+    "HICCUP_MSG",
+    "XSUB_VERBOSE_UNSUBSCRIBE",
+    "TOPICS_COUNT",
+    "NORM_MODE",
+    "NORM_UNICAST_NACK",
+    "NORM_BUFFER_SIZE",
+    "NORM_SEGMENT_SIZE",
+    "NORM_BLOCK_SIZE",
+    "NORM_NUM_PARITY",
+    "NORM_NUM_AUTOPARITY",
+    "NORM_PUSH",
+    "MORE",
+    "SHARED",
+    "SRCFD",
+    "DONTWAIT",
+    "SNDMORE",
+    "NOBLOCK",
+    "NOTIFY_CONNECT",
+    "NOTIFY_DISCONNECT",
+    "NORM_FIXED",
+    "NORM_CC",
+    "NORM_CCL",
+    "NORM_CCE",
+    "NORM_CCE_ECNONLY",
+    "NULL",
+    "PLAIN",
+    "CURVE",
+    "GSSAPI",
+    "RECONNECT_STOP_CONN_REFUSED",
+    "RECONNECT_STOP_HANDSHAKE_FAILED",
+    "RECONNECT_STOP_AFTER_DISCONNECT",
+    "PROTOCOL_ERROR_WS_UNSPECIFIED",
+    "PROTOCOL_ERROR_ZMTP_UNSPECIFIED",
+    "PROTOCOL_ERROR_ZMTP_UNEXPECTED_COMMAND",
+    "PROTOCOL_ERROR_ZMTP_INVALID_SEQUENCE",
+    "PROTOCOL_ERROR_ZMTP_KEY_EXCHANGE",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_UNSPECIFIED",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_MESSAGE",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_HELLO",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_INITIATE",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_ERROR",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_READY",
+    "PROTOCOL_ERROR_ZMTP_MALFORMED_COMMAND_WELCOME",
+    "PROTOCOL_ERROR_ZMTP_INVALID_METADATA",
+    "PROTOCOL_ERROR_ZMTP_CRYPTOGRAPHIC",
+    "PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH",
+    "PROTOCOL_ERROR_ZAP_UNSPECIFIED",
+    "PROTOCOL_ERROR_ZAP_MALFORMED_REPLY",
+    "PROTOCOL_ERROR_ZAP_BAD_REQUEST_ID",
+    "PROTOCOL_ERROR_ZAP_BAD_VERSION",
+    "PROTOCOL_ERROR_ZAP_INVALID_STATUS_CODE",
+    "PROTOCOL_ERROR_ZAP_INVALID_METADATA",
+    "EVENT_CONNECTED",
+    "EVENT_CONNECT_DELAYED",
+    "EVENT_CONNECT_RETRIED",
+    "EVENT_LISTENING",
+    "EVENT_BIND_FAILED",
+    "EVENT_ACCEPTED",
+    "EVENT_ACCEPT_FAILED",
+    "EVENT_CLOSED",
+    "EVENT_CLOSE_FAILED",
+    "EVENT_DISCONNECTED",
+    "EVENT_MONITOR_STOPPED",
+    "EVENT_HANDSHAKE_FAILED_NO_DETAIL",
+    "EVENT_HANDSHAKE_SUCCEEDED",
+    "EVENT_HANDSHAKE_FAILED_PROTOCOL",
+    "EVENT_HANDSHAKE_FAILED_AUTH",
+    "EVENT_ALL_V1",
+    "EVENT_ALL",
+    "EVENT_PIPES_STATS",
+    "EVENT_ALL_V2",
+    "POLLIN",
+    "POLLOUT",
+    "POLLERR",
+    "POLLPRI",
+    "STREAMER",
+    "FORWARDER",
+    "QUEUE",
+]
