@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from ..options import Options
 from ..protocol.sockettypes import SocketType
-from .base import FairQueue, LoadBalancer, Pattern, StateError
+from .base import FairQueue, LoadBalancer, Pattern, StateError, UnsupportedOperation
 from .pubsub import Pub, Sub, XPub, XSub
 from .reqrep import Rep, Req
 from .router import Router
 from .simple import Dealer, Pair, Pull, Push
 
-__all__ = ["FairQueue", "LoadBalancer", "Pattern", "StateError", "make_pattern", "SUPPORTED"]
+__all__ = ["FairQueue", "LoadBalancer", "Pattern", "StateError", "UnsupportedOperation",
+           "make_pattern", "SUPPORTED"]
 
 _CLASSES: dict[SocketType, type[Pattern]] = {
     SocketType.PAIR: Pair,

@@ -19,6 +19,12 @@ class StateError(ZMTPError):
     """The socket's pattern does not allow this call now (libzmq's EFSM), e.g. two sends on REQ."""
 
 
+class UnsupportedOperation(StateError):
+    """The socket type never allows this call (libzmq's ENOTSUP), e.g. recv on PUSH.
+
+    A StateError subclass, so code that catches StateError keeps working."""
+
+
 class FairQueue:
     """Round-robin over the pipes that have messages waiting, one message per turn.
 
@@ -174,10 +180,10 @@ class Pattern:
 
     # messages
     def send(self, message: Message) -> bool:
-        raise StateError(f"{type(self).__name__.upper()} sockets cannot send")
+        raise UnsupportedOperation(f"{type(self).__name__.upper()} sockets cannot send")
 
     def recv(self) -> Message | None:
-        raise StateError(f"{type(self).__name__.upper()} sockets cannot receive")
+        raise UnsupportedOperation(f"{type(self).__name__.upper()} sockets cannot receive")
 
     def has_message(self) -> bool:
         return self.fq.has_message()

@@ -14,7 +14,7 @@ from collections import deque
 
 from ..options import Options
 from ..pipe import Message, Pipe
-from .base import Pattern, StateError
+from .base import Pattern, UnsupportedOperation
 
 __all__ = ["Pub", "Sub", "XPub", "XSub", "PublisherTopics", "SubscriberTopics"]
 
@@ -266,7 +266,7 @@ class Sub(XSub):
     can_send = False
 
     def send(self, message: Message) -> bool:
-        raise StateError("SUB sockets cannot send; use subscribe() and unsubscribe()")
+        raise UnsupportedOperation("SUB sockets cannot send; use subscribe() and unsubscribe()")
 
     def recv(self) -> Message | None:
         recv = self.fq.recv_message

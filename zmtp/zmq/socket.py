@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Again as _Again
 from ..errors import EndpointError, HostUnreachable, SocketClosed, ZMTPError
-from ..patterns import StateError
+from ..patterns import StateError, UnsupportedOperation
 from ..protocol.sockettypes import SocketType as _CoreType
 from . import constants
 from ._core import EVENT_ALL, SocketCore, Terminated
@@ -122,6 +122,8 @@ def translate_error(exc: BaseException) -> BaseException:
         return ZMQError(Errno.ENOTSOCK)
     if isinstance(exc, Terminated):
         return ContextTerminated()
+    if isinstance(exc, UnsupportedOperation):
+        return ZMQError(Errno.ENOTSUP)
     if isinstance(exc, StateError):
         return ZMQError(Errno.EFSM)
     if isinstance(exc, HostUnreachable):
