@@ -15,6 +15,7 @@ the pipe up to its HWM and the sender then blocks (or drops), as in libzmq.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import threading
@@ -36,7 +37,7 @@ from ...protocol import (
 )
 from ...protocol import Message as MessageEvent
 from ...protocol.frames import FrameEncoder
-from .events import EV
+from .events import EV, handshake_failure
 
 if TYPE_CHECKING:
     from .core import SocketCore, _Binding, _Connecter
@@ -143,7 +144,9 @@ class StreamEngine(asyncio.BufferedProtocol):
                 events = conn.receive_data(self._buf[:nbytes])
         except ProtocolError as exc:
             self._on_events(exc.events)
-            self._fail(f"protocol error: {exc}", EV.HANDSHAKE_FAILED_PROTOCOL)
+            if self.closed or (self.transport is not None and self.transport.is_closing()):
+                return
+            self._fail(f"protocol error: {exc}", *handshake_failure(str(exc)))
             return
         self._last_recv = self.loop.time()
         self._unanswered_since = None
@@ -201,8 +204,8 @@ class StreamEngine(asyncio.BufferedProtocol):
                     self._flush()
                     return
                 if isinstance(event, PeerError):
-                    self._fail(f"peer sent ERROR during handshake: {event.reason}",
-                               EV.HANDSHAKE_FAILED_PROTOCOL)
+                    reason = f"peer sent ERROR during handshake: {event.reason}"
+                    self._fail(reason, *handshake_failure(reason))
                     return
                 if isinstance(event, Closed):
                     self.close("peer closed during the handshake")
@@ -428,7 +431,8 @@ class StreamEngine(asyncio.BufferedProtocol):
     def _handshake_timeout(self) -> None:
         self._hs_timer = None
         if self.pipe is None and not self.closed:
-            self._fail("handshake timed out (handshake_ivl)", EV.HANDSHAKE_FAILED_NO_DETAIL)
+            self._fail("handshake timed out (handshake_ivl)", EV.HANDSHAKE_FAILED_NO_DETAIL,
+                       errno.EAGAIN)  # libzmq's value for its handshake timer
 
     def _start_heartbeats(self) -> None:
         if self._hb_timer is None and not self.closed:
@@ -466,9 +470,9 @@ class StreamEngine(asyncio.BufferedProtocol):
 
     # -- closing ---------------------------------------------------------------------------
 
-    def _fail(self, reason: str, event: int) -> None:
-        if self.pipe is None:
-            self.core.emit(event, self.endpoint, 0)
+    def _fail(self, reason: str, event: int, value: int = 0) -> None:
+        if self.pipe is None and not self.close_reason:
+            self.core.emit(event, self.endpoint, value)
         try:
             buffers = self.conn.data_to_send()  # an ERROR command the core queued
             if buffers and self.transport is not None:
