@@ -24,6 +24,7 @@ bytes.
 
 from __future__ import annotations
 
+import errno
 import logging
 import socket as stdlib_socket
 import struct
@@ -57,7 +58,7 @@ INVALID_METADATA = int(E.PROTOCOL_ERROR_ZMTP_INVALID_METADATA)
 UNSPECIFIED = int(E.PROTOCOL_ERROR_ZMTP_UNSPECIFIED)
 
 # The bound types, and the libzmq (pyzmq) socket type of a well-behaved peer of each.
-GOOD_PEER = {
+GOOD_PEER: dict[int, int] = {
     zmq.PULL: pyzmq.PUSH,
     zmq.SUB: pyzmq.PUB,
     zmq.XPUB: pyzmq.SUB,
@@ -67,7 +68,7 @@ GOOD_PEER = {
     zmq.DEALER: pyzmq.DEALER,
 }
 # The ZMTP socket type a hostile peer announces to each bound type (a valid one).
-HOSTILE_AS = {
+HOSTILE_AS: dict[int, SocketType] = {
     zmq.PULL: SocketType.PUSH,
     zmq.SUB: SocketType.PUB,
     zmq.XPUB: SocketType.SUB,
@@ -77,10 +78,12 @@ HOSTILE_AS = {
     zmq.DEALER: SocketType.DEALER,
 }
 # An announced type each bound type refuses (RFC 37).
-INCOMPATIBLE = {zmq.PULL: b"PULL", zmq.SUB: b"SUB", zmq.XPUB: b"PUSH", zmq.REP: b"REP",
-                zmq.ROUTER: b"PUB", zmq.PAIR: b"PUSH", zmq.DEALER: b"SUB"}
+INCOMPATIBLE: dict[int, bytes] = {
+    zmq.PULL: b"PULL", zmq.SUB: b"SUB", zmq.XPUB: b"PUSH", zmq.REP: b"REP",
+    zmq.ROUTER: b"PUB", zmq.PAIR: b"PUSH", zmq.DEALER: b"SUB",
+}
 BOUND = list(GOOD_PEER)
-NAMES = {kind: zmq.SocketType(kind).name for kind in BOUND}
+NAMES: dict[int, str] = {kind: zmq.SocketType(kind).name for kind in BOUND}
 
 
 def kind_id(kind: int) -> str:
@@ -149,6 +152,14 @@ class Raw:
             data = self.sock.recv(65536)
             if not data:
                 raise AssertionError(f"closed before {wanted!r} arrived")
+            self.received += data
+
+    def recv_at_least(self, count: int) -> None:
+        self.sock.settimeout(WAIT)
+        while len(self.received) < count:
+            data = self.sock.recv(65536)
+            if not data:
+                raise AssertionError(f"closed after {len(self.received)} octets")
             self.received += data
 
     def reset(self) -> None:
@@ -273,7 +284,7 @@ class Bound:
         raw.closed_by_server()
         events = self.answer()
         fd = events[0][1]
-        expected = [(E.ACCEPTED, fd)]
+        expected: list[tuple[int, int]] = [(E.ACCEPTED, fd)]
         if failure is not None:
             expected.append(failure)
         else:
@@ -423,3 +434,91 @@ def test_bad_opening(kind: int, data: bytes, reason: str, code: int,
     raw.close()
     bound.exchange()
     bound.assert_quiet()
+
+
+@pytest.mark.parametrize("kind", BOUND, ids=kind_id)
+def test_incompatible_socket_type(kind: int, logs: pytest.LogCaptureFixture,
+                                  bound_factory: Any) -> None:
+    bound = bound_factory(kind)
+    raw = Raw(bound.port)
+    raw.send(greeting() + ready(INCOMPATIBLE[kind]))
+    bound.refused(raw, "cannot talk to", logs, (E.HANDSHAKE_FAILED_PROTOCOL, INVALID_METADATA))
+    assert b"incompatible Socket-Type" in raw.received  # ERROR told the peer why
+    raw.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.ROUTER, zmq.PAIR], ids=kind_id)
+def test_signature_then_silence(kind: int, logs: pytest.LogCaptureFixture,
+                                bound_factory: Any) -> None:
+    """HANDSHAKE_IVL bounds the handshake: a peer that sends the signature and stops, or
+    never sends a byte, is closed after it with NO_DETAIL(EAGAIN), as libzmq does."""
+    bound = bound_factory(kind, handshake_ivl=200)
+    for opening in (SIGNATURE, b""):
+        raw = Raw(bound.port)
+        raw.send(opening)
+        start = time.monotonic()
+        bound.refused(raw, "handshake timed out", logs,
+                      (E.HANDSHAKE_FAILED_NO_DETAIL, errno.EAGAIN))
+        assert time.monotonic() - start >= 0.15
+        raw.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.XPUB, zmq.ROUTER], ids=kind_id)
+def test_slowloris_greeting(kind: int, logs: pytest.LogCaptureFixture,
+                            bound_factory: Any) -> None:
+    """One octet every 10 ms: the 64-octet greeting needs 0.6 s, HANDSHAKE_IVL is 0.25 s.
+    The good peer keeps exchanging while the slow one trickles."""
+    bound = bound_factory(kind, handshake_ivl=250)
+    raw = Raw(bound.port)
+    data = greeting() + ready(HOSTILE_AS[kind].wire_name)
+    sender = threading.Thread(target=raw.send_slowly, args=(data, 0.01))
+    sender.start()
+    try:
+        for _ in range(3):
+            bound.exchange()
+        events = bound.answer()
+        assert [event for event, _ in events] == [
+            E.ACCEPTED, E.HANDSHAKE_FAILED_NO_DETAIL, E.DISCONNECTED], bound.shown()
+        assert events[1][1] == errno.EAGAIN
+        assert_logged(logs, raw.name, "handshake timed out")
+    finally:
+        sender.join(WAIT)
+    raw.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.REP, zmq.ROUTER], ids=kind_id)
+@pytest.mark.parametrize("how", ["eof", "reset"])
+@pytest.mark.parametrize("after", [b"", SIGNATURE, greeting()], ids=["nothing", "signature",
+                                                                     "greeting"])
+def test_peer_gone_during_handshake(kind: int, how: str, after: bytes,
+                                    logs: pytest.LogCaptureFixture,
+                                    bound_factory: Any) -> None:
+    """A peer that just goes away mid-handshake: HANDSHAKE_FAILED_NO_DETAIL with the errno
+    (EPIPE for an orderly close, ECONNRESET for a reset, as libzmq reports them), then
+    DISCONNECTED, and a log line naming it."""
+    bound = bound_factory(kind)
+    raw = Raw(bound.port)
+    raw.send(after)
+    if after:
+        raw.recv_at_least(10)  # the server has the connection and answered
+    else:
+        bound.event(E.ACCEPTED)
+        bound.seen.pop()
+    bound.seen.clear()
+    if how == "reset":
+        raw.reset()
+        reason, code = "connection lost", errno.ECONNRESET
+    else:
+        raw.close()
+        reason, code = "closed by peer", errno.EPIPE
+    if after:
+        bound.event(E.ACCEPTED)
+    bound.event(E.DISCONNECTED)
+    kinds = [event for event, _ in bound.seen]
+    assert kinds[-2:] == [E.HANDSHAKE_FAILED_NO_DETAIL, E.DISCONNECTED], bound.shown()
+    assert bound.seen[-2][1] in (code, errno.EPIPE, errno.ECONNRESET), bound.shown()
+    assert_logged(logs, raw.name, "closed" if how == "eof" else reason)
+    bound.exchange()

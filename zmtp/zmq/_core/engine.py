@@ -169,10 +169,18 @@ class StreamEngine(asyncio.BufferedProtocol):
             if timer is not None:
                 timer.cancel()
         self._hs_timer = self._hb_timer = None
-        reason = self.close_reason or (
-            f"connection lost: {exc}" if exc is not None else "closed by peer"
-        )
-        self.close_reason = reason
+        if not self.close_reason:
+            # The peer went away (we did not close): say so, as the trio engine does,
+            # and, in the handshake, report it as libzmq does: HANDSHAKE_FAILED_NO_DETAIL
+            # with the errno (EPIPE for an orderly close, libzmq's value for EOF).
+            reason = f"connection lost: {exc}" if exc is not None else "closed by peer"
+            self.close_reason = reason
+            level = logging.DEBUG if exc is None else logging.INFO
+            log.log(level, "zmtp.zmq: connection %s (%s) closed: %s", self.peer,
+                    self.endpoint, reason)
+            if self.pipe is None and self.fd >= 0:
+                code = getattr(exc, "errno", None) or errno.EPIPE
+                self.core.emit(EV.HANDSHAKE_FAILED_NO_DETAIL, self.endpoint, code)
         self.core.engine_stopped(self)
 
     def pause_writing(self) -> None:
