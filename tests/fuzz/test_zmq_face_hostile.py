@@ -522,3 +522,129 @@ def test_peer_gone_during_handshake(kind: int, how: str, after: bytes,
     assert bound.seen[-2][1] in (code, errno.EPIPE, errno.ECONNRESET), bound.shown()
     assert_logged(logs, raw.name, "closed" if how == "eof" else reason)
     bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.XPUB, zmq.REP, zmq.ROUTER], ids=kind_id)
+def test_zmtp2_greeting_accepted(kind: int, logs: pytest.LogCaptureFixture,
+                                 bound_factory: Any) -> None:
+    """A ZMTP/2.0 peer (RFC 15) of a classic type is accepted and spoken to in 2.0
+    framing, as libzmq does (libzmq reports no HANDSHAKE_SUCCEEDED for it; the face does)."""
+    codes = {SocketType.PUSH: 8, SocketType.DEALER: 5, SocketType.SUB: 2, SocketType.REQ: 3}
+    bound = bound_factory(kind)
+    raw = Raw(bound.port)
+    raw.send(SIGNATURE + bytes((1, codes[HOSTILE_AS[kind]])) + b"\x00\x00")
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    raw.recv_at_least(12)
+    assert raw.received[10] == 3  # we announce 3.x; the peer's revision 1 decides
+    if kind == zmq.XPUB:
+        raw.send(b"\x00\x02\x01t")  # 2.0 subscription: a message 0x01 + topic
+        assert bound.sock.recv() == b"\x01t"
+        bound.sock.send_multipart([b"t", b"2.0"])
+        raw.recv_until(b"\x01\x01t\x00\x032.0")
+        assert bound.good.recv_multipart() == [b"t", b"2.0"]  # subscribed to everything
+    elif kind == zmq.REP:
+        raw.send(b"\x01\x00" + b"\x00\x04ping")  # empty delimiter, then the body
+        assert bound.sock.recv_multipart() == [b"ping"]
+        bound.sock.send(b"pong")
+        raw.recv_until(b"\x01\x00\x00\x04pong")
+    else:
+        raw.send(b"\x00\x04v2ok")
+        assert app_message(bound, bound.sock.recv_multipart()) == [b"v2ok"]
+    # A COMMAND bit does not exist in 2.0 framing: that is a violation there.
+    raw.send(command(b"PING", b"\x00\x00"))
+    raw.closed_by_server()
+    bound.event(E.DISCONNECTED)
+    assert_logged(logs, raw.name, "ZMTP/2.0 framing")
+    raw.close()
+    if kind == zmq.XPUB:  # its topic had no other subscriber: gone with it, as in libzmq
+        assert bound.sock.recv() == b"\x00t"
+    bound.exchange()
+    bound.assert_quiet()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.ROUTER], ids=kind_id)
+@pytest.mark.parametrize("version", [(4, 0), (3, 0), (255, 255)],
+                         ids=lambda v: f"{v[0]}.{v[1]}")
+def test_newer_version_accepted(kind: int, version: tuple[int, int],
+                                logs: pytest.LogCaptureFixture, bound_factory: Any) -> None:
+    """A greeting announcing 4.0 (or any 3.x) is answered as 3.1 and works (RFC 23: a
+    peer MUST accept higher versions; libzmq does)."""
+    bound = bound_factory(kind)
+    raw = Raw(bound.port)
+    raw.send(greeting(b"NULL", *version) + ready(HOSTILE_AS[kind].wire_name)
+             + frame(b"from-v%d" % version[0]))
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    assert app_message(bound, bound.sock.recv_multipart()) == [b"from-v%d" % version[0]]
+    raw.recv_at_least(12)
+    assert raw.received[10:12] == b"\x03\x01"
+    raw.close()
+    bound.event(E.DISCONNECTED)
+    assert E.HANDSHAKE_FAILED_NO_DETAIL not in [event for event, _ in bound.seen]
+    bound.exchange()
+
+
+def test_plain_server(logs: pytest.LogCaptureFixture, bound_factory: Any) -> None:
+    """PLAIN_SERVER: a NULL client, a malformed HELLO and a command out of turn are
+    refused with libzmq's codes; a PLAIN client gets through.  (The face has no ZAP, so
+    there are no credentials to get wrong: any HELLO is accepted.  libzmq 4.3.5 without
+    a ZAP handler refuses every client instead.)"""
+    bound = bound_factory(zmq.PULL)
+    bound.sock.plain_server = True
+    assert bound.sock.mechanism == zmq.PLAIN
+    for data, reason, code in [
+        (greeting() + ready(b"PUSH"), "security mechanism mismatch", MISMATCH),
+        (greeting(b"PLAIN") + command(b"HELLO", b"\x09ad"), "malformed PLAIN HELLO",
+         MALFORMED_HELLO),
+        (greeting(b"PLAIN") + command(b"INITIATE"), "expected HELLO", UNEXPECTED),
+        (greeting(b"PLAIN") + command(b"HELLO", b"\x01u\x01p") + command(b"HELLO"),
+         "expected INITIATE", UNEXPECTED),
+    ]:
+        raw = Raw(bound.port)
+        raw.send(data)
+        bound.refused(raw, reason, logs, (E.HANDSHAKE_FAILED_PROTOCOL, code))
+        raw.close()
+    client = bound.ctx.socket(zmq.PUSH)
+    client.linger = 0
+    client.plain_username = b"anyone"
+    client.plain_password = b"anything"
+    client.connect(bound.endpoint)
+    client.send(b"plain")
+    assert bound.sock.recv() == b"plain"
+    client.close()
+    bound.exchange()  # the NULL libzmq peer's connection predates PLAIN_SERVER
+
+
+def test_plain_client_refused_with_status(logs: pytest.LogCaptureFixture) -> None:
+    """A face PLAIN client whose credentials a libzmq server (with a ZAP handler that
+    says 400) refuses reports HANDSHAKE_FAILED_AUTH(400), as libzmq's client does."""
+    server_ctx = pyzmq.Context()
+    zap = server_ctx.socket(pyzmq.REP)
+    zap.linger = 0
+    zap.rcvtimeo = zap.sndtimeo = WAIT_MS
+    zap.bind("inproc://zeromq.zap.01")
+    server = server_ctx.socket(pyzmq.PULL)
+    server.linger = 0
+    server.plain_server = True
+    port = server.bind_to_random_port("tcp://127.0.0.1")
+    ctx = zmq.Context()
+    client = ctx.socket(zmq.PUSH)
+    client.linger = 0
+    client.plain_username = b"admin"
+    client.plain_password = b"wrong"
+    client.reconnect_ivl = -1
+    mon = client.get_monitor_socket(E.HANDSHAKE_FAILED_AUTH | E.HANDSHAKE_FAILED_PROTOCOL)
+    mon.rcvtimeo = WAIT_MS
+    try:
+        client.connect(f"tcp://127.0.0.1:{port}")
+        request = zap.recv_multipart()
+        assert request[0] == b"1.0" and request[-2:] == [b"admin", b"wrong"]
+        zap.send_multipart([b"1.0", request[1], b"400", b"no", b"", b""])
+        event = recv_monitor_message(mon)
+        assert (event["event"], event["value"]) == (E.HANDSHAKE_FAILED_AUTH, 400)
+    finally:
+        mon.close(0)
+        client.close(0)
+        ctx.term()
+        server.close(0)
+        zap.close(0)
+        server_ctx.term()
