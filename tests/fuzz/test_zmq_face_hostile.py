@@ -41,7 +41,7 @@ from zmtp.protocol import Connection, SocketType
 from zmtp.protocol import Message as MessageEvent
 from zmtp.zmq.utils.monitor import recv_monitor_message
 
-from .raw import command, frame, greeting, ready
+from .raw import command, frame, greeting, long_header, ready
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -648,3 +648,249 @@ def test_plain_client_refused_with_status(logs: pytest.LogCaptureFixture) -> Non
         server.close(0)
         zap.close(0)
         server_ctx.term()
+
+
+# -- after the handshake ------------------------------------------------------------------
+
+TRAFFIC_BOUND = [zmq.PULL, zmq.SUB, zmq.XPUB, zmq.REP, zmq.ROUTER, zmq.DEALER]
+
+
+def hostile(bound: Bound) -> Peer:
+    """A peer that completed its handshake (HANDSHAKE_SUCCEEDED seen)."""
+    peer = Peer(bound.port, HOSTILE_AS[bound.kind])
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    return peer
+
+
+def delivered(bound: Bound, peer: Peer, body: list[bytes]) -> None:
+    """``body`` from the hostile peer reaches the application intact (REP answers)."""
+    got = app_message(bound, bound.sock.recv_multipart())
+    assert len(got) == len(body) and got == body, (len(got), len(body))
+    if bound.kind == zmq.REP:
+        bound.sock.send(b"ack")
+        assert peer.recv_message() == [b"", b"ack"]
+
+
+def closed_after_handshake(bound: Bound, peer: Peer, reason: str,
+                           caplog: pytest.LogCaptureFixture) -> None:
+    """Closed, DISCONNECTED only (no handshake failure: it had succeeded), a log line."""
+    peer.closed_by_server()
+    start = len(bound.seen)
+    bound.event(E.DISCONNECTED)
+    assert [event for event, _ in bound.seen[start:]] == [E.DISCONNECTED], bound.shown()
+    assert_logged(caplog, peer.name, reason)
+
+
+BAD_TRAFFIC = [
+    # libzmq ignores reserved flag bits; RFC 23 says they shall be zero and zmtp refuses.
+    ("reserved-flag-0x08", bytes((0x08, 2)) + b"ab", "reserved bits"),
+    ("reserved-flag-0x80-long", bytes((0x82,)) + (3).to_bytes(8, "big") + b"abc",
+     "reserved bits"),
+    ("long-frame-2**63-1", long_header(2**63 - 1), "more than this machine's memory"),
+    ("long-command-2**63-1", long_header(2**63 - 1, 0x04), "more than this machine's memory"),
+    ("command-with-more", frame(b"\x04PING\x00\x00", 0x05), "MORE flag"),
+    ("command-mid-multipart", frame(b"a", 0x01) + command(b"PING", b"\x00\x00"),
+     "middle of a multipart"),
+    ("ping-without-ttl", command(b"PING", b"\x00"), "TTL is missing"),
+    ("empty-command", frame(b"", 0x04), "empty command"),
+    ("peer-error", command(b"ERROR", b"\x05bye!!"), "peer sent ERROR"),
+]
+
+
+@pytest.mark.parametrize("kind", TRAFFIC_BOUND, ids=kind_id)
+@pytest.mark.parametrize("data,reason", [case[1:] for case in BAD_TRAFFIC],
+                         ids=[case[0] for case in BAD_TRAFFIC])
+def test_bad_traffic(kind: int, data: bytes, reason: str, logs: pytest.LogCaptureFixture,
+                     bound_factory: Any) -> None:
+    bound = bound_factory(kind)
+    peer = hostile(bound)
+    peer.send(data)
+    closed_after_handshake(bound, peer, reason, logs)
+    peer.close()
+    bound.exchange()
+    bound.assert_quiet()
+
+
+@pytest.mark.parametrize("kind", TRAFFIC_BOUND, ids=kind_id)
+def test_unknown_command_ignored(kind: int, logs: pytest.LogCaptureFixture,
+                                 bound_factory: Any) -> None:
+    """libzmq ignores a command it does not know once the handshake is done; so does the
+    face (and a second READY or a HELLO)."""
+    bound = bound_factory(kind)
+    peer = hostile(bound)
+    peer.send(command(b"FOOBAR", b"x" * 300) + command(b"READY")
+              + command(b"HELLO", b"\x01u\x01p"))
+    if kind == zmq.XPUB:
+        peer.send(command(b"SUBSCRIBE", b"k"))
+        assert bound.sock.recv() == b"\x01k"
+        bound.sock.send(b"k-for-you")
+        assert peer.recv_message() == [b"k-for-you"]
+        assert bound.good.recv() == b"k-for-you"
+    elif kind != zmq.SUB:
+        peer.send_message(envelope(kind, [b"after unknown commands"]))
+        delivered(bound, peer, [b"after unknown commands"])
+    else:
+        peer.send_message([b"after unknown commands"])
+        delivered(bound, peer, [b"after unknown commands"])
+    assert peer.still_open(0.1)
+    bound.exchange()
+    assert E.DISCONNECTED not in [event for event, _ in bound.seen]
+    peer.close()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.XPUB, zmq.REP, zmq.ROUTER], ids=kind_id)
+def test_ping_with_17_octet_context(kind: int, logs: pytest.LogCaptureFixture,
+                                    bound_factory: Any) -> None:
+    """libzmq 4.3.5 PONGs the first 16 octets of an over-long context and stays up (the
+    TTL here is 0: no heartbeat deadline is set)."""
+    bound = bound_factory(kind)
+    peer = hostile(bound)
+    peer.send(command(b"PING", b"\x00\x00" + b"C" * 16 + b"X"))
+    peer.recv_until(b"\x04\x15\x04PONG" + b"C" * 16)
+    if kind != zmq.XPUB:
+        peer.send_message(envelope(kind, [b"still here"]))
+        delivered(bound, peer, [b"still here"])
+    assert peer.still_open(0.1)
+    bound.exchange()
+    assert E.DISCONNECTED not in [event for event, _ in bound.seen]
+    peer.close()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.REP, zmq.ROUTER, zmq.DEALER], ids=kind_id)
+def test_frames_around_maxmsgsize(kind: int, logs: pytest.LogCaptureFixture,
+                                  bound_factory: Any) -> None:
+    """MAXMSGSIZE bounds each frame (as in libzmq): exactly the limit passes, one more
+    octet closes the connection, and the frames before it in that message are dropped."""
+    bound = bound_factory(kind, maxmsgsize=1000)
+    peer = hostile(bound)
+    peer.send_message(envelope(kind, [b"m" * 1000, b"n" * 1000]))
+    delivered(bound, peer, [b"m" * 1000, b"n" * 1000])
+    peer.send(b"".join(frame(part, 0x01) for part in envelope(kind, [b"partial"]))
+              + frame(b"x" * 1001))
+    closed_after_handshake(bound, peer, "more than maxmsgsize=1000", logs)
+    peer.close()
+    bound.exchange()  # the next message is the good one, not "partial"
+    bound.assert_quiet()
+
+
+@pytest.mark.parametrize("size", [70_000, 1 << 20], ids=["70k", "1M"])
+def test_large_frame_just_over_maxmsgsize(size: int, logs: pytest.LogCaptureFixture,
+                                          bound_factory: Any) -> None:
+    """A long frame (LONG flag) one octet over MAXMSGSIZE, with a body that follows:
+    closed at its header (the body is never buffered)."""
+    bound = bound_factory(zmq.PULL, maxmsgsize=size)
+    peer = hostile(bound)
+    peer.send_message([b"L" * size])
+    delivered(bound, peer, [b"L" * size])
+    try:
+        peer.send(long_header(size + 1) + b"L" * 1000)
+    except OSError:
+        pass  # already closed on us
+    closed_after_handshake(bound, peer, f"more than maxmsgsize={size}", logs)
+    peer.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.ROUTER], ids=kind_id)
+def test_long_frame_2_63_with_maxmsgsize(kind: int, logs: pytest.LogCaptureFixture,
+                                         bound_factory: Any) -> None:
+    bound = bound_factory(kind, maxmsgsize=1 << 20)
+    peer = hostile(bound)
+    peer.send(long_header(2**63 - 1) + b"xyz")
+    closed_after_handshake(bound, peer, "more than maxmsgsize=1048576", logs)
+    peer.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.ROUTER, zmq.DEALER], ids=kind_id)
+def test_hundred_thousand_empty_frames(kind: int, logs: pytest.LogCaptureFixture,
+                                       bound_factory: Any) -> None:
+    """libzmq delivers a message of 100,000 empty frames; so does the face, part by part
+    (RCVMORE) or at once."""
+    count = 100_000
+    bound = bound_factory(kind)
+    peer = hostile(bound)
+    peer.send(b"\x01\x00" * (count - 1) + b"\x00\x00")
+    got = app_message(bound, bound.sock.recv_multipart())
+    assert len(got) == count and not any(got)
+    assert peer.still_open(0.05)
+    peer.send(b"\x01\x00\x00\x05after")
+    first = bound.sock.recv()
+    if kind == zmq.ROUTER:
+        first = bound.sock.recv()
+    assert first == b"" and bound.sock.rcvmore
+    assert bound.sock.recv() == b"after" and not bound.sock.rcvmore
+    bound.exchange()
+    peer.close()
+
+
+@pytest.mark.parametrize("form", ["command", "message"])
+def test_subscription_of_64k_on_xpub(form: str, logs: pytest.LogCaptureFixture,
+                                     bound_factory: Any) -> None:
+    """A 64 KiB topic is a valid subscription (libzmq takes it): reported by XPUB,
+    matched, cancelled."""
+    topic = bytes(range(256)) * 256
+    bound = bound_factory(zmq.XPUB)
+    peer = Peer(bound.port, SocketType.SUB)  # subscribes to nothing by itself
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    peer.send(command(b"SUBSCRIBE", topic) if form == "command" else frame(b"\x01" + topic))
+    assert bound.sock.recv() == b"\x01" + topic
+    bound.sock.send_multipart([topic + b"!", b"body"])
+    assert peer.recv_message() == [topic + b"!", b"body"]
+    assert bound.good.recv_multipart() == [topic + b"!", b"body"]
+    peer.send(command(b"CANCEL", topic) if form == "command" else frame(b"\x00" + topic))
+    assert bound.sock.recv() == b"\x00" + topic
+    bound.exchange()
+    assert peer.still_open(0.05)
+    assert E.DISCONNECTED not in [event for event, _ in bound.seen]
+    peer.close()
+
+
+@pytest.mark.parametrize("kind", TRAFFIC_BOUND, ids=kind_id)
+@pytest.mark.parametrize("how", ["reset", "eof"])
+def test_connection_lost_mid_multipart(kind: int, how: str, logs: pytest.LogCaptureFixture,
+                                       bound_factory: Any) -> None:
+    """The whole message before the break is delivered; the half after it never is."""
+    bound = bound_factory(kind)
+    peer = hostile(bound)
+    whole = envelope(kind, [b"whole-1", b"whole-2"])
+    parts = envelope(kind, [b"half-1", b"half-2"])
+    if kind == zmq.XPUB:  # a SUB's messages are (un)subscriptions
+        whole, parts = [b"\x01whole"], [b"\x01half-1", b"half-2"]
+    peer.send(b"".join(frame(p, 0x01) for p in whole[:-1]) + frame(whole[-1])
+              + b"".join(frame(p, 0x01) for p in parts) + b"\x00\x10half")
+    if kind == zmq.XPUB:
+        assert bound.sock.recv() == b"\x01whole"
+    else:
+        delivered(bound, peer, [b"whole-1", b"whole-2"])
+    if how == "reset":
+        peer.reset()
+        reason = "connection lost"
+    else:  # FIN, and read what the server sent (unread data would make close a reset)
+        peer.sock.shutdown(stdlib_socket.SHUT_WR)
+        peer.closed_by_server()
+        peer.close()
+        reason = "closed by peer"
+    start = len(bound.seen)
+    bound.event(E.DISCONNECTED)
+    assert [event for event, _ in bound.seen[start:]] == [E.DISCONNECTED], bound.shown()
+    assert_logged(logs, peer.name, reason)
+    if kind == zmq.XPUB:  # the dead SUB's topics that nobody else wants
+        assert bound.sock.recv() == b"\x00whole"
+    bound.exchange()  # the next message is the good peer's, not the half
+    bound.assert_quiet()
+
+
+def test_second_pair_peer_refused(logs: pytest.LogCaptureFixture, bound_factory: Any) -> None:
+    """PAIR talks to one peer: a second one that completes its handshake is closed with
+    the reason and its message goes nowhere; the first keeps its conversation."""
+    bound = bound_factory(zmq.PAIR)
+    raw = Raw(bound.port)
+    raw.send(greeting() + ready(b"PAIR") + frame(b"intruder"))
+    raw.closed_by_server()
+    bound.event(E.ACCEPTED)
+    bound.event(E.DISCONNECTED)
+    assert_logged(logs, raw.name, "peer refused")
+    raw.close()
+    bound.exchange()
+    bound.assert_quiet()
