@@ -24,8 +24,10 @@ bytes.
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import logging
+import os
 import socket as stdlib_socket
 import struct
 import threading
@@ -37,6 +39,7 @@ import pytest
 import zmq as pyzmq
 
 import zmtp.zmq as zmq
+import zmtp.zmq.asyncio as zmq_asyncio
 from zmtp.protocol import Connection, SocketType
 from zmtp.protocol import Message as MessageEvent
 from zmtp.zmq.utils.monitor import recv_monitor_message
@@ -894,3 +897,324 @@ def test_second_pair_peer_refused(logs: pytest.LogCaptureFixture, bound_factory:
     raw.close()
     bound.exchange()
     bound.assert_quiet()
+
+
+def test_ping_ttl_expires(logs: pytest.LogCaptureFixture, bound_factory: Any) -> None:
+    """A PING announcing a TTL of 0.1 s, then silence: the peer is taken for dead after
+    the TTL, as libzmq does."""
+    bound = bound_factory(zmq.PULL)
+    peer = hostile(bound)
+    peer.send(command(b"PING", b"\x00\x01"))
+    closed_after_handshake(bound, peer, "TTL", logs)
+    peer.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.REP, zmq.ROUTER], ids=kind_id)
+def test_good_message_then_violation_in_one_write(kind: int, logs: pytest.LogCaptureFixture,
+                                                  bound_factory: Any) -> None:
+    """A whole message and, in the same write, a violation: the message is delivered,
+    then the connection closes (what arrived intact ahead of bad bytes is kept)."""
+    bound = bound_factory(kind)
+    peer = hostile(bound)
+    wire = b"".join(frame(p, 0x01) for p in envelope(kind, [b"intact"])[:-1]) + frame(b"intact")
+    peer.send(wire + bytes((0x08, 2)) + b"ab")
+    closed_after_handshake(bound, peer, "reserved bits", logs)
+    assert app_message(bound, bound.sock.recv_multipart()) == [b"intact"]
+    if kind == zmq.REP:
+        bound.sock.send(b"to nobody")  # REP answers before it takes the next request
+    peer.close()
+    bound.exchange()
+    bound.assert_quiet()
+
+
+# -- leaks -------------------------------------------------------------------------------
+
+
+def fd_count() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_no_fd_or_thread_leak(logs: pytest.LogCaptureFixture) -> None:
+    """A batch of every bad opening, every bad traffic case and some resets against one
+    bound socket: while it runs the socket's fds go back to their level after each
+    connection; when the contexts end, fds and threads are back where they started."""
+    fds_before, threads_before = fd_count(), threading.active_count()
+    bound = Bound(zmq.ROUTER)
+    try:
+        level = fd_count()
+        for _ in range(2):
+            for _, data, _, _ in BAD_OPENINGS:
+                raw = Raw(bound.port)
+                raw.send(data)
+                raw.closed_by_server()
+                raw.close()
+                bound.event(E.DISCONNECTED)
+            for _, data, _ in BAD_TRAFFIC:
+                peer = hostile(bound)
+                peer.send(data)
+                peer.closed_by_server()
+                peer.close()
+                bound.event(E.DISCONNECTED)
+            for _ in range(5):
+                peer = hostile(bound)
+                peer.send(frame(b"half", 0x01))
+                peer.reset()
+                bound.event(E.DISCONNECTED)
+            bound.exchange()
+            # Each connection's fds (the transport's and the dup for direct writes) are
+            # gone by the time DISCONNECTED is reported.
+            assert fd_count() == level
+    finally:
+        bound.close()
+    assert fd_count() == fds_before
+    deadline = time.monotonic() + WAIT
+    while threading.active_count() > threads_before and time.monotonic() < deadline:
+        time.sleep(0.01)  # the I/O thread ends with term(); let it finish returning
+    assert threading.active_count() == threads_before
+
+
+def test_libzmq_peer_unaffected_by_a_barrage(logs: pytest.LogCaptureFixture) -> None:
+    """A libzmq DEALER on the same face ROUTER as a barrage of every bad opening at once
+    (from threads) keeps its request/reply going throughout."""
+    bound = Bound(zmq.ROUTER, handshake_ivl=1000)
+    errors: list[BaseException] = []
+
+    def bad(data: bytes) -> None:
+        try:
+            raw = Raw(bound.port)
+            try:
+                raw.send(data)
+                raw.closed_by_server()
+            finally:
+                raw.close()
+        except OSError:
+            pass
+        except BaseException as exc:  # reported below
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=bad, args=(case[1],)) for case in BAD_OPENINGS * 3]
+        for thread in threads:
+            thread.start()
+        for _ in range(30):
+            bound.exchange()
+        for thread in threads:
+            thread.join(WAIT)
+        assert not errors, errors
+        bound.exchange()
+        bound.assert_quiet()
+    finally:
+        bound.close()
+
+
+# -- zmtp.zmq.asyncio: representative cases -----------------------------------------------
+
+
+class AsyncBound:
+    """A bound ``zmtp.zmq.asyncio`` socket on the running loop, with its monitor."""
+
+    def __init__(self, kind: int, **options: Any) -> None:
+        self.ctx = zmq_asyncio.Context()
+        sock = self.ctx.socket(kind)
+        sock.linger = 0
+        for name, value in options.items():
+            setattr(sock, name, value)
+        self.sock = sock
+        self.mon = sock.get_monitor_socket()
+        self.port = sock.bind_to_random_port("tcp://127.0.0.1")
+        self.seen: list[tuple[int, int]] = []
+
+    async def event(self, kind: int, value: int | None = None) -> int:
+        while True:
+            message = await asyncio.wait_for(recv_monitor_message(self.mon), WAIT)
+            got = (int(message["event"]), int(message["value"]))
+            self.seen.append(got)
+            if got[0] == kind and (value is None or got[1] == value):
+                return got[1]
+
+    def close(self) -> None:
+        self.mon.close(0)
+        self.sock.close(0)
+        self.ctx.term()
+
+
+async def _good_push(endpoint: str) -> Any:
+    ctx = zmq_asyncio.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.connect(endpoint)
+    return ctx, push
+
+
+ASYNC_CASES = [
+    ("wrong-signature", b"GET / HTTP/1.1\r\n\r\n", "not a ZMTP peer",
+     (E.HANDSHAKE_FAILED_PROTOCOL, UNSPECIFIED)),
+    ("message-before-ready", greeting() + frame(b"hello"), "handshake completed",
+     (E.HANDSHAKE_FAILED_PROTOCOL, UNEXPECTED)),
+    ("incompatible", greeting() + ready(b"PULL"), "cannot talk to",
+     (E.HANDSHAKE_FAILED_PROTOCOL, INVALID_METADATA)),
+    ("ready-huge-value-length",
+     greeting() + command(b"READY", b"\x0bSocket-Type\xff\xff\xff\xffPUSH"),
+     "malformed metadata", (E.HANDSHAKE_FAILED_PROTOCOL, INVALID_METADATA)),
+    ("signature-then-silence", SIGNATURE, "handshake timed out",
+     (E.HANDSHAKE_FAILED_NO_DETAIL, errno.EAGAIN)),
+    ("long-frame-2**63-1", greeting() + ready(b"PUSH") + long_header(2**63 - 1),
+     "more than this machine's memory", None),
+    ("reserved-flags", greeting() + ready(b"PUSH") + bytes((0x08, 2)) + b"ab",
+     "reserved bits", None),
+]
+
+
+@pytest.mark.parametrize("data,reason,failure", [case[1:] for case in ASYNC_CASES],
+                         ids=[case[0] for case in ASYNC_CASES])
+def test_asyncio_bad_input(data: bytes, reason: str, failure: tuple[int, int] | None,
+                           logs: pytest.LogCaptureFixture) -> None:
+    """The same answers from an asyncio PULL on the caller's loop; a good zmtp.zmq.asyncio
+    PUSH on the same socket keeps delivering."""
+
+    async def main() -> None:
+        bound = AsyncBound(zmq.PULL, handshake_ivl=200)
+        good_ctx, good = await _good_push(f"tcp://127.0.0.1:{bound.port}")
+        try:
+            await good.send(b"before")
+            assert await asyncio.wait_for(bound.sock.recv(), WAIT) == b"before"
+            await bound.event(E.HANDSHAKE_SUCCEEDED)
+            start = len(bound.seen)
+            reader, writer = await asyncio.open_connection("127.0.0.1", bound.port)
+            host, port = writer.get_extra_info("sockname")[:2]
+            writer.write(data)
+            await writer.drain()
+            while await asyncio.wait_for(reader.read(65536), WAIT):
+                pass  # until the server closes
+            fd = await bound.event(E.DISCONNECTED)
+            events = bound.seen[start:]
+            expected = [(E.ACCEPTED, fd)]
+            expected.append(failure if failure is not None else (E.HANDSHAKE_SUCCEEDED, 0))
+            expected.append((E.DISCONNECTED, fd))
+            assert events == expected, events
+            assert_logged(logs, f"{host}:{port}", reason)
+            writer.close()
+            await good.send(b"after")
+            assert await asyncio.wait_for(bound.sock.recv(), WAIT) == b"after"
+            assert not await bound.sock.poll(0)
+        finally:
+            good.close(0)
+            good_ctx.term()
+            bound.close()
+
+    asyncio.run(main())
+
+
+def test_asyncio_reset_mid_multipart(logs: pytest.LogCaptureFixture) -> None:
+    """asyncio ROUTER: a reset in the middle of a multipart message delivers nothing of
+    it; the whole message before it arrives."""
+
+    async def main() -> None:
+        bound = AsyncBound(zmq.ROUTER)
+        try:
+            reader, writer = await asyncio.open_connection("127.0.0.1", bound.port)
+            writer.write(greeting() + ready(b"DEALER") + frame(b"w1", 0x01) + frame(b"w2")
+                         + frame(b"half", 0x01) + b"\x00\x10ha")
+            await writer.drain()
+            got = await asyncio.wait_for(bound.sock.recv_multipart(), WAIT)
+            assert got[1:] == [b"w1", b"w2"]
+            host, port = writer.get_extra_info("sockname")[:2]
+            sock = writer.get_extra_info("socket")
+            sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER,
+                            struct.pack("ii", 1, 0))
+            writer.transport.abort()
+            await bound.event(E.DISCONNECTED)
+            assert_logged(logs, f"{host}:{port}", "connection lost")
+            assert not await bound.sock.poll(100)
+        finally:
+            bound.close()
+
+    asyncio.run(main())
+
+
+# -- more hostile peers -------------------------------------------------------------------
+
+
+def test_router_duplicate_identity_refused(logs: pytest.LogCaptureFixture,
+                                           bound_factory: Any) -> None:
+    """A second peer announcing a routing id the ROUTER already has is refused (libzmq
+    without ROUTER_HANDOVER keeps the first); the first keeps its conversation."""
+    bound = bound_factory(zmq.ROUTER)
+    first = Peer(bound.port, SocketType.DEALER)
+    first.conn = first.conn  # (the handshake is done; same routing id below)
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    raw = Raw(bound.port)
+    raw.send(greeting() + ready(b"DEALER", Identity=b"dup") + frame(b"one"))
+    assert bound.sock.recv_multipart() == [b"dup", b"one"]
+    second = Raw(bound.port)
+    second.send(greeting() + ready(b"DEALER", Identity=b"dup") + frame(b"intruder"))
+    second.closed_by_server()
+    assert_logged(logs, second.name, "peer refused")
+    bound.sock.send_multipart([b"dup", b"to-first"])
+    raw.recv_until(b"to-first")
+    assert raw.still_open(0.05)
+    bound.exchange()
+    bound.assert_quiet()
+    raw.close()
+    first.close()
+    second.close()
+
+
+@pytest.mark.parametrize("reply", [b"HTTP/1.1 400 Bad Request\r\n\r\n",
+                                   greeting(b"CURVE"),
+                                   greeting() + ready(b"PUSH")],
+                         ids=["http", "curve", "incompatible"])
+def test_connecting_to_a_hostile_server(reply: bytes, logs: pytest.LogCaptureFixture) -> None:
+    """A face PUSH connecting to a bad listener: each attempt fails with a handshake
+    failure event and a log line naming the endpoint, it keeps retrying, and its queued
+    message waits for a real peer: it is delivered once one listens there."""
+    listener = stdlib_socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(10)
+    listener.settimeout(WAIT)
+    port = listener.getsockname()[1]
+    endpoint = f"tcp://127.0.0.1:{port}"
+    ctx = zmq.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.linger = 0
+    push.reconnect_ivl = 20
+    push.sndtimeo = WAIT_MS
+    mon = push.get_monitor_socket()
+    mon.rcvtimeo = WAIT_MS
+    try:
+        push.connect(endpoint)
+        push.send(b"queued")
+        failures = []
+        for _ in range(2):
+            conn, _ = listener.accept()
+            conn.sendall(reply)
+            conn.settimeout(WAIT)
+            try:
+                while conn.recv(65536):
+                    pass
+            except ConnectionResetError:
+                pass
+            conn.close()
+            while True:
+                event = recv_monitor_message(mon)
+                if event["event"] in (E.HANDSHAKE_FAILED_PROTOCOL, E.HANDSHAKE_FAILED_NO_DETAIL):
+                    failures.append((int(event["event"]), int(event["value"])))
+                if event["event"] == E.CONNECT_RETRIED:
+                    break
+        assert len(failures) == 2 and failures[0] == failures[1], failures
+        assert failures[0][0] == E.HANDSHAKE_FAILED_PROTOCOL
+        assert_logged(logs, endpoint.removeprefix("tcp://"), "protocol error")
+        listener.close()
+        # A real peer takes the address: the message queued all along is delivered.
+        pull = ctx.socket(zmq.PULL)
+        pull.linger = 0
+        pull.rcvtimeo = WAIT_MS
+        pull.bind(endpoint)
+        assert pull.recv() == b"queued"
+        pull.close()
+    finally:
+        listener.close()
+        mon.close(0)
+        push.close(0)
+        ctx.term()
