@@ -1113,7 +1113,7 @@ def test_asyncio_reset_mid_multipart(logs: pytest.LogCaptureFixture) -> None:
     async def main() -> None:
         bound = AsyncBound(zmq.ROUTER)
         try:
-            reader, writer = await asyncio.open_connection("127.0.0.1", bound.port)
+            _reader, writer = await asyncio.open_connection("127.0.0.1", bound.port)
             writer.write(greeting() + ready(b"DEALER") + frame(b"w1", 0x01) + frame(b"w2")
                          + frame(b"half", 0x01) + b"\x00\x10ha")
             await writer.drain()
@@ -1218,3 +1218,25 @@ def test_connecting_to_a_hostile_server(reply: bytes, logs: pytest.LogCaptureFix
         mon.close(0)
         push.close(0)
         ctx.term()
+
+
+def test_ping_flood_from_a_peer_that_never_reads(logs: pytest.LogCaptureFixture,
+                                                 bound_factory: Any) -> None:
+    """8 MB of PINGs from a peer that reads nothing: the PONGs waiting to be written stay
+    bounded (one pending PONG, as in libzmq), not one per PING without limit."""
+    bound = bound_factory(zmq.PULL)
+    peer = Raw(bound.port)
+    peer.sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, 4096)
+    peer.send(greeting() + ready(b"PUSH"))
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    chunk = command(b"PING", b"\x00\x00" + b"C" * 16) * 20_000
+    for _ in range(20):
+        peer.send(chunk)
+    peer.send(frame(b"after the flood"))
+    assert bound.sock.recv() == b"after the flood"  # every PING before it was read
+    (engine,) = [e for e in bound.sock._core.engines if e.peer == peer.name]
+    assert engine.transport is not None
+    assert engine.transport.get_write_buffer_size() < 1 << 20
+    assert not engine.conn.buffered
+    bound.exchange()
+    peer.close()

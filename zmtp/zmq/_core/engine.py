@@ -152,7 +152,9 @@ class StreamEngine(asyncio.BufferedProtocol):
         self._unanswered_since = None
         if events:
             self._on_events(events)
-        if conn.has_data_to_send:
+        if conn.has_data_to_send and not self._write_paused:
+            # (While the transport is over its high-water mark what reading produced,
+            # a PONG, stays in the core, one at most; resume_writing sends it.)
             self._write_out()
 
     def eof_received(self) -> bool | None:
