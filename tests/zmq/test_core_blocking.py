@@ -649,3 +649,34 @@ def test_no_fd_leak_over_connection_cycles() -> None:
     assert len(list(fd_dir.iterdir())) <= before + 2
     warm.close()
     ctx.term()
+
+
+@pytest.mark.parametrize("side", ["bind", "connect"])
+def test_socket_buffer_and_keepalive_options_applied(ctx: zmq.Context, side: str) -> None:
+    """SNDBUF, RCVBUF and TCP_KEEPALIVE reach the connection's OS socket, accepted or
+    connected, as libzmq applies them (they were accepted and then ignored)."""
+    sock = ctx.socket(zmq.PAIR)
+    sock.linger = 0
+    sock.sndbuf = 32768
+    sock.rcvbuf = 16384
+    sock.tcp_keepalive = 1
+    peer = ctx.socket(zmq.PAIR)
+    peer.linger = 0
+    peer.rcvtimeo = 5000
+    if side == "bind":
+        port = sock.bind_to_random_port("tcp://127.0.0.1")
+        peer.connect(f"tcp://127.0.0.1:{port}")
+    else:
+        port = peer.bind_to_random_port("tcp://127.0.0.1")
+        sock.connect(f"tcp://127.0.0.1:{port}")
+    sock.send(b"x")
+    assert peer.recv() == b"x"
+    (engine,) = sock._core.engines
+    assert engine.transport is not None
+    os_sock = engine.transport.get_extra_info("socket")
+    # Linux doubles what it is asked for (bookkeeping overhead).
+    assert os_sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF) in (
+        32768, 65536)
+    assert os_sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF) in (
+        16384, 32768)
+    assert os_sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE) == 1

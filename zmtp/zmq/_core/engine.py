@@ -37,6 +37,7 @@ from ...protocol import (
 )
 from ...protocol import Message as MessageEvent
 from ...protocol.frames import FrameEncoder
+from ...transport import configure_stream_socket
 from .events import EV, handshake_failure
 
 if TYPE_CHECKING:
@@ -117,6 +118,12 @@ class StreamEngine(asyncio.BufferedProtocol):
             self.peer = self.endpoint
         sock = transport.get_extra_info("socket")
         self.fd = sock.fileno() if sock is not None else -1
+        if sock is not None:
+            try:
+                configure_stream_socket(sock, self.options)  # SNDBUF, RCVBUF, keepalive
+            except OSError as exc:  # reset before we could set it up: it fails by itself
+                log.debug("zmtp.zmq: connection %s: cannot set socket options: %s",
+                          self.peer, exc)
         self._loop_tid = self.core.driver.thread_id
         if not self.core.engine_started(self):
             self.close("socket closed", abort=True)
