@@ -179,9 +179,12 @@ class Peer(Raw):
     """A raw client that completes a real NULL handshake (through the sans-IO core) and
     may then misbehave; it decodes what the server sends."""
 
-    def __init__(self, port: int, kind: SocketType) -> None:
+    def __init__(self, port: int, kind: SocketType, routing_id: bytes = b"",
+                 rcvbuf: int = 0) -> None:
         super().__init__(port)
-        self.conn = Connection(kind)
+        if rcvbuf:
+            self.sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, rcvbuf)
+        self.conn = Connection(kind, routing_id=routing_id)
         self.messages: list[list[bytes]] = []
         self.flush()
         while not self.conn.handshake_complete:
@@ -393,10 +396,14 @@ def app_message(bound: Bound, got: list[bytes]) -> list[bytes]:
 BAD_OPENINGS = [
     ("wrong-signature", b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", "not a ZMTP peer", UNSPECIFIED),
     ("zmtp1-short-identity", b"\x01\x00", "ZMTP/1.0", UNSPECIFIED),
+    ("zmtp1-long-identity", b"\xff" + (300).to_bytes(8, "big") + b"\x00" + b"i" * 300,
+     "ZMTP/1.0", UNSPECIFIED),
     ("revision-0", SIGNATURE + b"\x00" + bytes(53), "ZMTP/1.0", UNSPECIFIED),
     ("unknown-mechanism", greeting(b"FOO"), "security mechanism mismatch", MISMATCH),
     ("mismatched-mechanism", greeting(b"PLAIN"), "security mechanism mismatch", MISMATCH),
+    ("curve-mechanism", greeting(b"CURVE"), "security mechanism mismatch", MISMATCH),
     ("empty-mechanism", greeting(b""), "invalid mechanism name", MISMATCH),
+    ("mechanism-bad-chars", greeting(b"nu ll"), "invalid mechanism name", MISMATCH),
     ("command-before-ready", greeting() + command(b"SUBSCRIBE", b"x"), "expected READY",
      UNEXPECTED),
     ("ping-before-ready", greeting() + command(b"PING", b"\x00\x00"), "expected READY",
@@ -404,7 +411,10 @@ BAD_OPENINGS = [
     ("message-before-ready", greeting() + frame(b"hello"), "handshake completed", UNEXPECTED),
     ("multipart-before-ready", greeting() + frame(b"a", 0x01) + frame(b"b"),
      "handshake completed", UNEXPECTED),
+    ("long-message-before-ready", greeting() + frame(b"x" * 70_000), "handshake completed",
+     UNEXPECTED),
     ("empty-command", greeting() + frame(b"", 0x04), "empty command", UNEXPECTED),
+    ("command-with-more", greeting() + frame(b"\x05READY", 0x05), "MORE flag", UNEXPECTED),
     ("command-name-past-end", greeting() + frame(b"\x09READY", 0x04), "malformed command",
      UNEXPECTED),
     ("reserved-flags-in-handshake", greeting() + bytes((0x84, 2)) + b"ab", "reserved bits",
@@ -416,9 +426,14 @@ BAD_OPENINGS = [
     ("ready-huge-value-length",
      greeting() + command(b"READY", b"\x0bSocket-Type\xff\xff\xff\xffPUSH"),
      "malformed metadata", INVALID_METADATA),
+    ("ready-value-past-end",
+     greeting() + command(b"READY", b"\x0bSocket-Type\x00\x00\x00\x09PUSH"),
+     "malformed metadata", INVALID_METADATA),
     ("missing-socket-type", greeting() + ready(None, Identity=b""), "no Socket-Type",
      INVALID_METADATA),
     ("unknown-socket-type", greeting() + ready(b"BOGUS"), "unknown Socket-Type",
+     INVALID_METADATA),
+    ("lower-case-socket-type", greeting() + ready(b"push"), "unknown Socket-Type",
      INVALID_METADATA),
     ("peer-error-in-handshake", greeting() + command(b"ERROR", b"\x04nope"),
      "peer sent ERROR", UNSPECIFIED),
@@ -1089,7 +1104,7 @@ def test_asyncio_bad_input(data: bytes, reason: str, failure: tuple[int, int] | 
                 pass  # until the server closes
             fd = await bound.event(E.DISCONNECTED)
             events = bound.seen[start:]
-            expected = [(E.ACCEPTED, fd)]
+            expected: list[tuple[int, int]] = [(E.ACCEPTED, fd)]
             expected.append(failure if failure is not None else (E.HANDSHAKE_SUCCEEDED, 0))
             expected.append((E.DISCONNECTED, fd))
             assert events == expected, events
@@ -1222,21 +1237,121 @@ def test_connecting_to_a_hostile_server(reply: bytes, logs: pytest.LogCaptureFix
 
 def test_ping_flood_from_a_peer_that_never_reads(logs: pytest.LogCaptureFixture,
                                                  bound_factory: Any) -> None:
-    """8 MB of PINGs from a peer that reads nothing: the PONGs waiting to be written stay
-    bounded (one pending PONG, as in libzmq), not one per PING without limit."""
-    bound = bound_factory(zmq.PULL)
+    """3 MB of PINGs from a peer that reads nothing: the PONGs waiting to be written stay
+    bounded (one pending PONG, as in libzmq), not one per PING without limit.  (Small
+    kernel buffers on both sides, so that the PONGs would pile up in the process.)"""
+    bound = bound_factory(zmq.PULL, sndbuf=4096)
     peer = Raw(bound.port)
     peer.sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF, 4096)
     peer.send(greeting() + ready(b"PUSH"))
     bound.answer(until=E.HANDSHAKE_SUCCEEDED)
     chunk = command(b"PING", b"\x00\x00" + b"C" * 16) * 20_000
-    for _ in range(20):
+    for _ in range(7):
         peer.send(chunk)
     peer.send(frame(b"after the flood"))
     assert bound.sock.recv() == b"after the flood"  # every PING before it was read
     (engine,) = [e for e in bound.sock._core.engines if e.peer == peer.name]
     assert engine.transport is not None
-    assert engine.transport.get_write_buffer_size() < 1 << 20
+    assert engine.transport.get_write_buffer_size() < 256 << 10
     assert not engine.conn.buffered
     bound.exchange()
     peer.close()
+
+
+@pytest.mark.parametrize("kind", [zmq.PULL, zmq.ROUTER], ids=kind_id)
+def test_slowloris_across_a_message(kind: int, logs: pytest.LogCaptureFixture,
+                                    bound_factory: Any) -> None:
+    """One octet every 10 ms across a message is not a violation (libzmq has no
+    per-message deadline either) and blocks nobody; with heartbeats, a trickle slower
+    than HEARTBEAT_TIMEOUT is a dead peer and is closed."""
+    bound = bound_factory(kind, heartbeat_ivl=50, heartbeat_timeout=150)
+    peer = hostile(bound)
+    sender = threading.Thread(target=peer.send_slowly,
+                              args=(frame(b"s", 0x01) + frame(b"t" * 20), 0.01))
+    sender.start()
+    for _ in range(3):
+        bound.exchange()
+    sender.join(WAIT)
+    assert app_message(bound, bound.sock.recv_multipart()) == [b"s", b"t" * 20]
+    assert peer.still_open(0.1)
+    # Now slower than the heartbeat timeout, and never answering PINGs: dead.
+    sender = threading.Thread(target=peer.send_slowly, args=(frame(b"u" * 40), 0.3))
+    sender.start()
+    start = len(bound.seen)
+    bound.event(E.DISCONNECTED)
+    assert [event for event, _ in bound.seen[start:]] == [E.DISCONNECTED], bound.shown()
+    assert_logged(logs, peer.name, "heartbeat timed out")
+    peer.close()
+    sender.join(WAIT)
+    bound.exchange()
+    bound.assert_quiet()
+
+
+
+# -- a peer that never reads what it is sent ----------------------------------------------
+
+
+def _stuff(bound: Bound, peer_id: bytes) -> None:
+    """Route ~6 MB to ``peer_id``, which reads nothing: the connection's transport holds
+    what the kernel would not take (small buffers on both sides)."""
+    for _ in range(100):
+        bound.sock.send_multipart([peer_id, b"z" * 65536])
+    (engine,) = [e for e in bound.sock._core.engines if e.pipe is not None
+                 and e.pipe.routing_id == peer_id]
+    deadline = time.monotonic() + WAIT
+    while engine.write_idle() and time.monotonic() < deadline:
+        time.sleep(0.005)
+    assert not engine.write_idle()
+
+
+@pytest.mark.parametrize("how", ["violation", "heartbeat"])
+def test_failed_connection_does_not_wait_for_a_peer_that_never_reads(
+        how: str, logs: pytest.LogCaptureFixture, bound_factory: Any) -> None:
+    """A connection closed for a failure while it holds data for a peer that reads
+    nothing is gone within a second or so (the ERROR gets its chance, no more); a dead
+    peer (heartbeat) is dropped at once.  It used to wait for the peer forever, holding
+    its fd and buffers."""
+    options = {"sndbuf": 4096}
+    if how == "heartbeat":
+        options.update(heartbeat_ivl=50, heartbeat_timeout=200)
+    bound = bound_factory(zmq.ROUTER, **options)
+    peer = Peer(bound.port, SocketType.DEALER, routing_id=b"deaf", rcvbuf=4096)
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    _stuff(bound, b"deaf")
+    if how == "violation":
+        peer.send(bytes((0x08, 2)) + b"ab")
+    start = time.monotonic()
+    bound.event(E.DISCONNECTED)
+    assert time.monotonic() - start < 3.0
+    assert_logged(logs, peer.name, "reserved bits" if how == "violation" else "heartbeat")
+    peer.close()
+    bound.exchange()
+
+
+@pytest.mark.parametrize("linger", [0, 100])
+def test_close_and_term_with_a_peer_that_never_reads(linger: int,
+                                                     logs: pytest.LogCaptureFixture) -> None:
+    """close(linger) then term() returns within the linger even though a peer holds
+    megabytes unread (it hung for ever: the binding's graceful close kept waiting)."""
+    bound = Bound(zmq.ROUTER, sndbuf=4096)
+    peer = Peer(bound.port, SocketType.DEALER, routing_id=b"deaf", rcvbuf=4096)
+    try:
+        bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+        _stuff(bound, b"deaf")
+        bound.good.close(0)
+        bound.good_ctx.term()
+        bound.mon.close(0)
+        done = threading.Event()
+
+        def close() -> None:
+            bound.sock.close(linger)
+            bound.ctx.term()
+            done.set()
+
+        start = time.monotonic()
+        closer = threading.Thread(target=close, daemon=True)
+        closer.start()
+        assert done.wait(WAIT), "term() hangs"
+        assert time.monotonic() - start < linger / 1000 + 1.0
+    finally:
+        peer.close()

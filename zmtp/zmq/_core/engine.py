@@ -56,6 +56,9 @@ _DIRECT = True
 DIRECT_GAP = 50e-6
 _clock = time.perf_counter
 _TAKE_BATCH = 1024
+#: Seconds a connection closed for a failure may take to write what it holds (the ERROR
+#: command telling the peer why) before it is aborted.
+FAIL_GRACE = 1.0
 
 
 class StreamEngine(asyncio.BufferedProtocol):
@@ -225,7 +228,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                     self._fail(reason, *handshake_failure(reason))
                     return
                 if isinstance(event, Closed):
-                    self.close("peer closed during the handshake")
+                    self.close("peer closed during the handshake", grace=FAIL_GRACE)
                     return
             return
         self._deliver(events)
@@ -253,9 +256,9 @@ class StreamEngine(asyncio.BufferedProtocol):
                     if event.ttl > 0:
                         self.loop.call_soon(self._start_heartbeats)
                 elif isinstance(event, Closed):
-                    self.loop.call_soon(self.close, "closed by peer")
+                    self.loop.call_soon(self._close_failed, "closed by peer")
                 elif isinstance(event, PeerError):
-                    self.loop.call_soon(self.close, f"peer sent ERROR: {event.reason}")
+                    self.loop.call_soon(self._close_failed, f"peer sent ERROR: {event.reason}")
             if batch:
                 pipe.deliver(batch)
             if pipe.in_full() and not self._read_paused and self.transport is not None:
@@ -400,7 +403,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                 conn.send_messages(messages)
             except (ProtocolError, RuntimeError, ValueError) as exc:
                 self._writing = False
-                self.close(f"cannot send: {exc}")
+                self.close(f"cannot send: {exc}", grace=FAIL_GRACE)
                 return
             self._write_out()
         self._write_out()
@@ -475,11 +478,14 @@ class StreamEngine(asyncio.BufferedProtocol):
             self._next_ping = now + interval
         since = self._unanswered_since
         if interval > 0 and timeout > 0 and since is not None and now - since >= timeout:
-            self.close(f"heartbeat timed out: nothing received for {now - since:.3f} s")
+            # A dead peer reads nothing: what we hold for it is dropped (as libzmq does).
+            self.close(f"heartbeat timed out: nothing received for {now - since:.3f} s",
+                       abort=True)
             return
         ttl = self._peer_ttl
         if ttl > 0 and now - self._last_recv > ttl:
-            self.close(f"peer's heartbeat TTL of {ttl:.1f} s expired without traffic")
+            self.close(f"peer's heartbeat TTL of {ttl:.1f} s expired without traffic",
+                       abort=True)
             return
         ticks = [value for value in (interval, timeout, ttl) if value > 0]
         step = min(ticks) / 4 if ticks else 1.0
@@ -496,7 +502,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                 self.transport.writelines(buffers)
         except (ProtocolError, RuntimeError):
             pass
-        self.close(reason)
+        self.close(reason, grace=FAIL_GRACE)
 
     def abandon(self) -> None:
         """Our loop was closed under us: close the socket ourselves and report the
@@ -512,11 +518,30 @@ class StreamEngine(asyncio.BufferedProtocol):
         self.close_reason = self.close_reason or "event loop closed"
         self.connection_lost(None)
 
-    def close(self, reason: str = "closed locally", *, abort: bool = False) -> None:
+    def _close_failed(self, reason: str) -> None:
+        self.close(reason, grace=FAIL_GRACE)
+
+    def _abort_late(self) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
+
+    def close(self, reason: str = "closed locally", *, abort: bool = False,
+              grace: float | None = None) -> None:
+        """Close; with ``abort`` at once, else after writing what is queued, waiting at
+        most ``grace`` seconds for the peer to take it when given (failure closes: a
+        hostile or dead peer that never reads must not hold the connection forever)."""
         if not self.close_reason:
             self.close_reason = reason
         transport = self.transport
-        if transport is None or transport.is_closing():
+        if transport is None:
+            return
+        if transport.is_closing():
+            # Already closing gracefully (unbound, or failed), waiting to flush what it
+            # holds: an abort (linger over, or 0) must not wait for a peer that may
+            # never read (the socket's shutdown, and so term(), would wait forever).
+            if abort:
+                transport.abort()
             return
         with self.lock:
             self._drop_raw_fd()  # no direct write may race the close
@@ -530,6 +555,8 @@ class StreamEngine(asyncio.BufferedProtocol):
             transport.abort()
         else:
             transport.close()
+            if grace is not None and transport.get_write_buffer_size():
+                self.loop.call_later(grace, self._abort_late)
 
 
 
