@@ -1304,7 +1304,7 @@ def _stuff(bound: Bound, peer_id: bytes) -> None:
     assert not engine.write_idle()
 
 
-@pytest.mark.parametrize("how", ["violation", "heartbeat"])
+@pytest.mark.parametrize("how", ["violation", "heartbeat", "half-close"])
 def test_failed_connection_does_not_wait_for_a_peer_that_never_reads(
         how: str, logs: pytest.LogCaptureFixture, bound_factory: Any) -> None:
     """A connection closed for a failure while it holds data for a peer that reads
@@ -1320,10 +1320,14 @@ def test_failed_connection_does_not_wait_for_a_peer_that_never_reads(
     _stuff(bound, b"deaf")
     if how == "violation":
         peer.send(bytes((0x08, 2)) + b"ab")
+    elif how == "half-close":
+        peer.sock.shutdown(stdlib_socket.SHUT_WR)
     start = time.monotonic()
     bound.event(E.DISCONNECTED)
     assert time.monotonic() - start < 3.0
-    assert_logged(logs, peer.name, "reserved bits" if how == "violation" else "heartbeat")
+    reason = {"violation": "reserved bits", "heartbeat": "heartbeat",
+              "half-close": "closed by peer"}[how]
+    assert_logged(logs, peer.name, reason)
     peer.close()
     bound.exchange()
 

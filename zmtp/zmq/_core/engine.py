@@ -168,7 +168,15 @@ class StreamEngine(asyncio.BufferedProtocol):
             self._write_out()
 
     def eof_received(self) -> bool | None:
-        return None  # let the transport close; connection_lost reports it
+        """The peer closed its side.  asyncio then closes ours after writing what we
+        hold; a peer that half-closed and reads nothing gets FAIL_GRACE for that, as
+        after a failure (libzmq drops it at once), not for ever."""
+        if not self.close_reason:
+            self._peer_gone(None)
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size():
+            self.loop.call_later(FAIL_GRACE, self._abort_late)
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed and self.transport is None:
@@ -182,18 +190,21 @@ class StreamEngine(asyncio.BufferedProtocol):
                 timer.cancel()
         self._hs_timer = self._hb_timer = None
         if not self.close_reason:
-            # The peer went away (we did not close): say so, as the trio engine does,
-            # and, in the handshake, report it as libzmq does: HANDSHAKE_FAILED_NO_DETAIL
-            # with the errno (EPIPE for an orderly close, libzmq's value for EOF).
-            reason = f"connection lost: {exc}" if exc is not None else "closed by peer"
-            self.close_reason = reason
-            level = logging.DEBUG if exc is None else logging.INFO
-            log.log(level, "zmtp.zmq: connection %s (%s) closed: %s", self.peer,
-                    self.endpoint, reason)
-            if self.pipe is None and self.fd >= 0:
-                code = getattr(exc, "errno", None) or errno.EPIPE
-                self.core.emit(EV.HANDSHAKE_FAILED_NO_DETAIL, self.endpoint, code)
+            self._peer_gone(exc)
         self.core.engine_stopped(self)
+
+    def _peer_gone(self, exc: Exception | None) -> None:
+        """The peer went away (we did not close): say so, as the trio engine does, and,
+        in the handshake, report it as libzmq does: HANDSHAKE_FAILED_NO_DETAIL with the
+        errno (EPIPE for an orderly close, libzmq's value for EOF)."""
+        reason = f"connection lost: {exc}" if exc is not None else "closed by peer"
+        self.close_reason = reason
+        level = logging.DEBUG if exc is None else logging.INFO
+        log.log(level, "zmtp.zmq: connection %s (%s) closed: %s", self.peer,
+                self.endpoint, reason)
+        if self.pipe is None and self.fd >= 0:
+            code = getattr(exc, "errno", None) or errno.EPIPE
+            self.core.emit(EV.HANDSHAKE_FAILED_NO_DETAIL, self.endpoint, code)
 
     def pause_writing(self) -> None:
         self._write_paused = True
