@@ -1359,3 +1359,19 @@ def test_close_and_term_with_a_peer_that_never_reads(linger: int,
         assert time.monotonic() - start < linger / 1000 + 1.0
     finally:
         peer.close()
+
+
+def test_unbind_with_a_peer_that_never_reads(logs: pytest.LogCaptureFixture,
+                                             bound_factory: Any) -> None:
+    """unbind() with LINGER 0 drops the endpoint's connections at once, as disconnect()
+    does, even one holding data for a peer that reads nothing (it stayed open for ever)."""
+    bound = bound_factory(zmq.ROUTER, sndbuf=4096)
+    peer = Peer(bound.port, SocketType.DEALER, routing_id=b"deaf", rcvbuf=4096)
+    bound.answer(until=E.HANDSHAKE_SUCCEEDED)
+    _stuff(bound, b"deaf")
+    bound.sock.unbind(bound.endpoint)
+    bound.event(E.DISCONNECTED)
+    bound.event(E.DISCONNECTED)  # the good peer's connection too
+    assert_logged(logs, peer.name, "unbound")
+    assert peer.closed_by_server() in ("eof", "reset")
+    peer.close()

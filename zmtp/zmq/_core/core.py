@@ -619,7 +619,7 @@ class SocketCore:
             except OSError:
                 pass
         for engine in list(binding.engines):
-            engine.close("unbound")
+            engine.close("unbound", abort=self.options.linger == 0)
 
     # -- connect / disconnect ------------------------------------------------------------
 
