@@ -103,6 +103,8 @@ def test_ex_multipart(runs: dict[str, Run]) -> None:
     assert run.count("sink1", "Received part 6 of size: 0") == 5
     assert run.count("sink1", "stopFlag is 1, going IDLE") == 1
     assert run.count("sampler1", "Sending header with stopFlag: 1") == 1
+    assert run.count("sampler1", "Sending body of size: 1000") == 5
+    assert len(run.grep("sampler1", r"Sending body of size: \d+")) == 5
 
 
 def test_ex_copypush(runs: dict[str, Run]) -> None:
