@@ -133,7 +133,9 @@ def test_ex_multiple_channels(runs: dict[str, Run]) -> None:
 def test_ex_n_m(runs: dict[str, Run]) -> None:
     run = runs["ex-n-m"]
     for r in ("receiver1", "receiver2", "receiver3"):
-        assert len(run.grep(r, r"Successfully completed timeframe \d+")) == 5
+        assert len(run.grep(r, r"Successfully completed timeframe #\d+")) == 5
+        assert run.count(r, "Reached configured maximum number of timeframes (5). "
+                            "Exiting RUNNING state.") == 1
 
 
 def test_builtin_devices(runs: dict[str, Run]) -> None:
