@@ -128,6 +128,8 @@ def test_ex_multiple_channels(runs: dict[str, Run]) -> None:
     assert run.count("sink1", 'Received message: "Hello"') >= 1
     assert run.count("broadcaster1", "Sending OK") >= 1
     assert run.count("sampler1", 'Sent "Hello"') >= 1
+    assert run.count("sink1", "Configured maximum number of iterations reached & Received "
+                              "messages from both sources. Leaving RUNNING state.") == 1
 
 
 def test_ex_n_m(runs: dict[str, Run]) -> None:
