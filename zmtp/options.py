@@ -51,6 +51,15 @@ def _count(value: Any) -> int:
     return number
 
 
+def _system_or_count(value: Any) -> int:
+    if isinstance(value, bool) or int(value) != value:
+        raise ValueError("expected a whole number")
+    number = int(value)
+    if number < -1:
+        raise ValueError("expected a number >= 0, or -1 for the system default")
+    return number
+
+
 def _size_limit(value: Any) -> int:
     number = int(value)
     if number < -1:
@@ -145,6 +154,16 @@ _SPECS = [
     OptionSpec("ipv6", False, _flag,
                "Bind '*' on IPv6 (dual stack) and allow IPv6 addresses."),
     OptionSpec("tcp_keepalive", -1, int, "SO_KEEPALIVE: -1 system default, 0 off, 1 on."),
+    OptionSpec("tcp_keepalive_cnt", -1, _system_or_count,
+               "TCP_KEEPCNT: probes before the connection is dropped; -1 system default."),
+    OptionSpec("tcp_keepalive_idle", -1, _system_or_count,
+               "TCP_KEEPIDLE: idle seconds before the first probe; -1 system default."),
+    OptionSpec("tcp_keepalive_intvl", -1, _system_or_count,
+               "TCP_KEEPINTVL: seconds between probes; -1 system default."),
+    OptionSpec("tcp_maxrt", 0.0, _seconds,
+               "TCP_USER_TIMEOUT: longest time unacknowledged data may wait before the "
+               "connection is dropped (s); 0 = system default."),
+    OptionSpec("tos", 0, _count, "IP_TOS / IPV6_TCLASS of tcp connections; 0 = default."),
     OptionSpec("sndbuf", -1, int, "SO_SNDBUF in bytes; -1 = system default."),
     OptionSpec("rcvbuf", -1, int, "SO_RCVBUF in bytes; -1 = system default."),
     OptionSpec("backlog", 100, _count, "listen() backlog of bound tcp/ipc endpoints."),
@@ -185,6 +204,11 @@ class Options:
     plain_authenticator: Any
     ipv6: bool
     tcp_keepalive: int
+    tcp_keepalive_cnt: int
+    tcp_keepalive_idle: int
+    tcp_keepalive_intvl: int
+    tcp_maxrt: float
+    tos: int
     sndbuf: int
     rcvbuf: int
     backlog: int

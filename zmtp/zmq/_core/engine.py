@@ -36,6 +36,7 @@ from ...protocol import (
 )
 from ...protocol import Message as MessageEvent
 from ...protocol.frames import FrameEncoder
+from ...transport import configure_stream_socket
 from .events import EV
 
 if TYPE_CHECKING:
@@ -116,6 +117,11 @@ class StreamEngine(asyncio.BufferedProtocol):
             self.peer = self.endpoint
         sock = transport.get_extra_info("socket")
         self.fd = sock.fileno() if sock is not None else -1
+        if sock is not None:
+            try:
+                configure_stream_socket(sock, self.options)
+            except OSError as exc:  # an option the system refuses: as libzmq, go on
+                log.debug("zmtp.zmq: socket options on %s: %s", self.peer, exc)
         self._loop_tid = self.core.driver.thread_id
         if not self.core.engine_started(self):
             self.close("socket closed", abort=True)
