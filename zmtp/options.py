@@ -139,6 +139,12 @@ _SPECS = [
                "XPUB: pass every subscription to the application, not only new ones."),
     OptionSpec("xpub_verboser", False, _flag,
                "XPUB: also pass every unsubscription (implies xpub_verbose)."),
+    OptionSpec("xpub_welcome_msg", b"", _bytes,
+               "XPUB: a message sent to every new subscriber when it connects (it gets it "
+               "if it subscribed to it, as any message); empty = none."),
+    OptionSpec("probe_router", False, _flag,
+               "ROUTER, DEALER, REQ: send an empty message on every new connection, so "
+               "that a ROUTER peer learns this socket's routing id at once."),
     OptionSpec("req_relaxed", False, _flag,
                "REQ: allow a new request before the reply; the old reply is then ignored."),
     OptionSpec("req_correlate", False, _flag,
@@ -196,6 +202,8 @@ class Options:
     conflate: bool
     xpub_verbose: bool
     xpub_verboser: bool
+    xpub_welcome_msg: bytes
+    probe_router: bool
     req_relaxed: bool
     req_correlate: bool
     plain_server: bool

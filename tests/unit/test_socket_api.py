@@ -336,3 +336,20 @@ def test_tcp_tuning_options_reach_the_connection_socket() -> None:
         accepted.close()
     with pytest.raises(ValueError, match="tcp_keepalive_idle"):
         Options(tcp_keepalive_idle=-2)
+
+
+async def test_probe_and_welcome_over_inproc() -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as router, \
+            zmtp.Socket(zmtp.DEALER, linger=0, probe_router=True, routing_id=b"d") as dealer, \
+            zmtp.Socket(zmtp.XPUB, linger=0, xpub_welcome_msg=b"hello") as xpub, \
+            zmtp.Socket(zmtp.SUB, linger=0) as sub:
+        await dealer.connect("inproc://probe")  # before the bind: queued with the pipe
+        await router.bind("inproc://probe")
+        with trio.fail_after(5):
+            assert await router.recv_multipart() == [b"d", b""]
+        sub.subscribe(b"hel")
+        await xpub.bind("inproc://welcome")
+        await sub.connect("inproc://welcome")
+        with trio.fail_after(5):
+            assert await sub.recv_multipart() == [b"hello"]
+            assert await xpub.recv_multipart() == [b"\x01hel"]

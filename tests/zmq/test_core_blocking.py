@@ -657,9 +657,7 @@ def test_options_without_behaviour_here_are_refused_not_ignored(ctx: zmq.Context
     xpub = ctx.socket(zmq.XPUB)
     router = ctx.socket(zmq.ROUTER)
     for sock, option, value in [(xpub, zmq.XPUB_MANUAL, 1), (xpub, zmq.XPUB_NODROP, 1),
-                                (xpub, zmq.XPUB_WELCOME_MSG, b"hi"),
                                 (xpub, zmq.INVERT_MATCHING, 1),
-                                (router, zmq.PROBE_ROUTER, 1),
                                 (router, zmq.CONNECT_ROUTING_ID, b"peer"),
                                 (router, zmq.SOCKS_PROXY, b"127.0.0.1:1080")]:
         default = sock.getsockopt(option)
@@ -710,3 +708,34 @@ def test_tcp_options_reach_the_connection(ctx: zmq.Context) -> None:
     assert sock.getsockopt(tcp, stdlib_socket.TCP_USER_TIMEOUT) == 1500
     # Linux doubles SO_SNDBUF for its bookkeeping
     assert sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF) == 200_000
+
+
+def test_probe_router_and_welcome_message_reach_pyzmq(ctx: zmq.Context) -> None:
+    import zmq as pyzmq
+
+    reference = pyzmq.Context()
+    try:
+        router = reference.socket(pyzmq.ROUTER)
+        sub = reference.socket(pyzmq.SUB)
+        for sock in (router, sub):
+            sock.linger = 0
+            sock.rcvtimeo = 5000
+        sub.subscribe(b"")
+        router_port = router.bind_to_random_port("tcp://127.0.0.1")
+        sub_port = sub.bind_to_random_port("tcp://127.0.0.1")
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.linger = 0
+        dealer.routing_id = b"d"
+        dealer.probe_router = 1
+        dealer.connect(f"tcp://127.0.0.1:{router_port}")
+        assert router.recv_multipart() == [b"d", b""]
+        xpub = ctx.socket(zmq.XPUB)
+        xpub.linger = 0
+        xpub.setsockopt(zmq.XPUB_WELCOME_MSG, b"Welcome")
+        assert xpub.getsockopt(zmq.XPUB_WELCOME_MSG) == b"Welcome"
+        xpub.connect(f"tcp://127.0.0.1:{sub_port}")
+        assert sub.recv_multipart() == [b"Welcome"]
+        router.close()
+        sub.close()
+    finally:
+        reference.term()

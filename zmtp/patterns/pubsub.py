@@ -149,6 +149,11 @@ class XPub(Pub):
     def readable(self, pipe: Pipe) -> None:
         self.fq.readable(pipe)
 
+    def attach(self, pipe: Pipe) -> None:
+        welcome = self.options.xpub_welcome_msg
+        if welcome:
+            pipe.write([welcome])  # the subscriber filters it as any message
+
     def detach(self, pipe: Pipe) -> None:
         for topic in self.topics.remove_pipe(pipe):
             self.pending.append([b"\x00" + topic])

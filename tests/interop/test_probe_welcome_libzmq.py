@@ -1,0 +1,121 @@
+"""``probe_router`` and ``xpub_welcome_msg`` against libzmq.
+
+Measured on libzmq 4.3.5 with pyzmq: a *connecting* DEALER, REQ or ROUTER with
+ZMQ_PROBE_ROUTER sends one empty frame first (the ROUTER peer sees ``[id, b""]``; a REP
+does not probe), and a *connecting* XPUB with ZMQ_XPUB_WELCOME_MSG sends its welcome
+first (the SUB gets it if it subscribed to it).  libzmq documents both for accepted
+connections too, but 4.3.5 delivers neither there; zmtp does what the documentation
+says on both sides.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import zmtp
+
+from .conftest import endpoint_for, trecv, zbind, znothing, zrecv, zsend, zsock
+
+TRANSPORTS = ["tcp", "ipc"]
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("kind", ["DEALER", "REQ", "ROUTER"])
+async def test_zmtp_probe_reaches_libzmq_router(ctx: Any, ipc_dir: Path, kind: str,
+                                                transport: str) -> None:
+    router = zsock(ctx, "ROUTER")
+    try:
+        endpoint = zbind(router, endpoint_for(transport, ipc_dir))
+        async with zmtp.Socket(getattr(zmtp, kind), linger=0, probe_router=True,
+                               routing_id=b"me") as ours:
+            await ours.connect(endpoint)
+            assert await zrecv(router) == [b"me", b""]
+            if kind != "ROUTER":  # the probe is no request: REQ may ask now
+                await ours.send_multipart([b"hello"])
+                got = await zrecv(router)
+                assert got[0] == b"me" and got[-1] == b"hello"
+    finally:
+        router.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_zmtp_router_sees_libzmq_probe(ctx: Any, ipc_dir: Path, transport: str) -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as router:
+        endpoint = await router.bind(endpoint_for(transport, ipc_dir))
+        dealer = zsock(ctx, "DEALER", probe_router=1, routing_id=b"them")
+        try:
+            dealer.connect(endpoint)
+            assert await trecv(router) == [b"them", b""]
+        finally:
+            dealer.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_bound_zmtp_router_probes_each_accepted_peer(ctx: Any, ipc_dir: Path,
+                                                           transport: str) -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0, probe_router=True) as router:
+        endpoint = await router.bind(endpoint_for(transport, ipc_dir))
+        dealer = zsock(ctx, "DEALER")
+        try:
+            dealer.connect(endpoint)
+            assert await zrecv(dealer) == [b""]
+        finally:
+            dealer.close()
+
+
+async def test_no_probe_unless_asked(ctx: Any, ipc_dir: Path) -> None:
+    router = zsock(ctx, "ROUTER")
+    try:
+        endpoint = zbind(router, endpoint_for("tcp", ipc_dir))
+        async with zmtp.Socket(zmtp.DEALER, linger=0, routing_id=b"me") as ours:
+            await ours.connect(endpoint)
+            await ours.send(b"first")
+            assert await zrecv(router) == [b"me", b"first"]
+    finally:
+        router.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("zmtp_binds", [True, False], ids=["zmtp_binds", "libzmq_binds"])
+async def test_zmtp_xpub_welcomes_libzmq_subscribers(ctx: Any, ipc_dir: Path, transport: str,
+                                                     zmtp_binds: bool) -> None:
+    async with zmtp.Socket(zmtp.XPUB, linger=0, xpub_welcome_msg=b"Welcome") as xpub:
+        welcomed = zsock(ctx, "SUB", subscribe=b"W")
+        other = zsock(ctx, "SUB", subscribe=b"news")
+        try:
+            if zmtp_binds:
+                endpoint = await xpub.bind(endpoint_for(transport, ipc_dir))
+                welcomed.connect(endpoint)
+                other.connect(endpoint)
+            else:
+                await xpub.connect(zbind(welcomed, endpoint_for(transport, ipc_dir)))
+                await xpub.connect(zbind(other, endpoint_for(transport, ipc_dir)))
+            assert await zrecv(welcomed) == [b"Welcome"]
+            # The SUB that did not subscribe to it gets nothing (and, polled, libzmq
+            # processes its new connection and sends its subscription).
+            await znothing(other)
+            topics = sorted([(await trecv(xpub))[0], (await trecv(xpub))[0]])
+            assert topics == [b"\x01W", b"\x01news"]
+            await xpub.send(b"news!")
+            assert await zrecv(other) == [b"news!"]
+        finally:
+            welcomed.close()
+            other.close()
+
+
+async def test_libzmq_xpub_welcome_reaches_zmtp_sub(ctx: Any, ipc_dir: Path) -> None:
+    async with zmtp.Socket(zmtp.SUB, linger=0) as sub:
+        sub.subscribe(b"")
+        endpoint = await sub.bind(endpoint_for("tcp", ipc_dir))
+        xpub = zsock(ctx, "XPUB", xpub_welcome_msg=b"Hi")
+        try:
+            xpub.connect(endpoint)
+            assert await trecv(sub) == [b"Hi"]
+            assert await zrecv(xpub) == [b"\x01"]
+            await zsend(xpub, [b"more"])
+            assert await trecv(sub) == [b"more"]
+        finally:
+            xpub.close()
