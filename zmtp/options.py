@@ -84,6 +84,13 @@ def _routing_id(value: Any) -> bytes:
     return data
 
 
+def _connect_routing_id(value: Any) -> bytes:
+    data = _bytes(value)
+    if len(data) > 255:
+        raise ValueError("a routing id is at most 255 bytes")
+    return data
+
+
 def _flag(value: Any) -> bool:
     return bool(value)
 
@@ -145,6 +152,12 @@ _SPECS = [
     OptionSpec("probe_router", False, _flag,
                "ROUTER, DEALER, REQ: send an empty message on every new connection, so "
                "that a ROUTER peer learns this socket's routing id at once."),
+    OptionSpec("connect_routing_id", b"", _connect_routing_id,
+               "ROUTER: the routing id to give the peer of the next connect() instead of "
+               "the one it announces; that connect uses it and clears it, as in libzmq."),
+    OptionSpec("connect_timeout", 0.0, _seconds,
+               "Give up a tcp connect() attempt after this long (s) and retry later; "
+               "0 = the system's own timeout."),
     OptionSpec("req_relaxed", False, _flag,
                "REQ: allow a new request before the reply; the old reply is then ignored."),
     OptionSpec("req_correlate", False, _flag,
@@ -204,6 +217,8 @@ class Options:
     xpub_verboser: bool
     xpub_welcome_msg: bytes
     probe_router: bool
+    connect_routing_id: bytes
+    connect_timeout: float
     req_relaxed: bool
     req_correlate: bool
     plain_server: bool

@@ -8,6 +8,7 @@ over the stream is the engine's business, and inproc, which has no stream, lives
 from __future__ import annotations
 
 import errno
+import math
 import os
 import socket as stdlib_socket
 import tempfile
@@ -206,9 +207,15 @@ async def open_stream(endpoint: Endpoint, options: Options) -> stdlib_socket.soc
         raw.setblocking(False)
         configure_stream_socket(raw, options)
         # trio's wrapper shares ``raw`` (same object), for the async connect only.
-        await trio.socket.from_stdlib_socket(raw).connect(
-            sockaddr if endpoint.transport == "tcp" else sockaddr[0]
-        )
+        timeout = options.connect_timeout
+        with trio.move_on_after(
+            timeout if timeout > 0 and endpoint.transport == "tcp" else math.inf
+        ) as scope:
+            await trio.socket.from_stdlib_socket(raw).connect(
+                sockaddr if endpoint.transport == "tcp" else sockaddr[0]
+            )
+        if scope.cancelled_caught:
+            raise TimeoutError(errno.ETIMEDOUT, "connect timed out (connect_timeout)")
     except BaseException:
         raw.close()
         raise

@@ -1,4 +1,5 @@
-"""``probe_router`` and ``xpub_welcome_msg`` against libzmq.
+"""``probe_router``, ``xpub_welcome_msg``, ``connect_routing_id`` and ``connect_timeout``
+against libzmq.
 
 Measured on libzmq 4.3.5 with pyzmq: a *connecting* DEALER, REQ or ROUTER with
 ZMQ_PROBE_ROUTER sends one empty frame first (the ROUTER peer sees ``[id, b""]``; a REP
@@ -10,12 +11,15 @@ says on both sides.
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
 import pytest
+import trio
 
 import zmtp
+from zmtp.monitor import EventKind
 
 from .conftest import endpoint_for, trecv, zbind, znothing, zrecv, zsend, zsock
 
@@ -119,3 +123,67 @@ async def test_libzmq_xpub_welcome_reaches_zmtp_sub(ctx: Any, ipc_dir: Path) -> 
             assert await trecv(sub) == [b"more"]
         finally:
             xpub.close()
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("peer", ["ROUTER", "DEALER"])
+async def test_connect_routing_id_names_the_peer(ctx: Any, ipc_dir: Path, peer: str,
+                                                 transport: str) -> None:
+    """A ROUTER files the peer of its next connect() under connect_routing_id, whatever
+    the peer announces; the option is used up by that connect, as in libzmq."""
+    options: dict[str, Any] = {"router_mandatory": 1} if peer == "ROUTER" else {}
+    theirs = zsock(ctx, peer, routing_id=b"announced", **options)
+    try:
+        endpoint = zbind(theirs, endpoint_for(transport, ipc_dir))
+        async with zmtp.Socket(zmtp.ROUTER, linger=0, routing_id=b"us",
+                               connect_routing_id=b"chosen") as router:
+            await router.connect(endpoint)
+            assert router.connect_routing_id == b""
+            if peer == "ROUTER":
+                await zsend(theirs, [b"us", b"ping"])
+            else:
+                await zsend(theirs, [b"ping"])
+            assert await trecv(router) == [b"chosen", b"ping"]
+            await router.send_multipart([b"chosen", b"pong"])
+            got = await zrecv(theirs)
+            assert got[-1] == b"pong"
+    finally:
+        theirs.close()
+
+
+async def test_connect_routing_id_over_inproc() -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as router, \
+            zmtp.Socket(zmtp.DEALER, linger=0, routing_id=b"announced") as dealer:
+        router.connect_routing_id = b"chosen"
+        await router.connect("inproc://cri")  # before the bind
+        await dealer.bind("inproc://cri")
+        await dealer.send(b"ping")
+        assert await trecv(router) == [b"chosen", b"ping"]
+
+
+def _stalled_listener() -> tuple[socket.socket, socket.socket, int]:
+    """A loopback listener whose accept queue is full: further connects hang (SYNs are
+    dropped), which is how a connect_timeout can be seen on loopback."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    return listener, filler, port
+
+
+async def test_connect_timeout_gives_up_and_retries() -> None:
+    listener, filler, port = _stalled_listener()
+    try:
+        async with zmtp.Socket(zmtp.DEALER, linger=0, connect_timeout=0.1,
+                               reconnect_ivl=0.05) as dealer:
+            events = dealer.events()
+            await dealer.connect(f"tcp://127.0.0.1:{port}")
+            with trio.fail_after(5):
+                async for event in events:
+                    if event.kind == EventKind.CONNECT_RETRIED:
+                        assert "timed out" in event.reason
+                        break
+    finally:
+        filler.close()
+        listener.close()

@@ -658,7 +658,6 @@ def test_options_without_behaviour_here_are_refused_not_ignored(ctx: zmq.Context
     router = ctx.socket(zmq.ROUTER)
     for sock, option, value in [(xpub, zmq.XPUB_MANUAL, 1), (xpub, zmq.XPUB_NODROP, 1),
                                 (xpub, zmq.INVERT_MATCHING, 1),
-                                (router, zmq.CONNECT_ROUTING_ID, b"peer"),
                                 (router, zmq.SOCKS_PROXY, b"127.0.0.1:1080")]:
         default = sock.getsockopt(option)
         with pytest.raises(zmq.ZMQError, match="does not implement") as info:

@@ -182,3 +182,36 @@ def test_send_multipart_with_sndmore_leaves_the_message_open(
     a.send_multipart([b"3"], zmq.SNDMORE)
     a.send(b"4")
     assert b.recv_multipart() == [b"1", b"2", b"3", b"4"]
+
+
+def test_connect_routing_id_and_connect_timeout(zmq: ModuleType, ctx: Any) -> None:
+    """Not errors, but options whose effect shows: the peer of the next connect is
+    filed under CONNECT_ROUTING_ID (then the option is cleared), and CONNECT_TIMEOUT
+    gives up a connect that hangs (a listener with a full accept queue) and retries."""
+    import socket
+
+    dealer = ctx.socket(zmq.DEALER)
+    router = ctx.socket(zmq.ROUTER)
+    for sock in (dealer, router):
+        configure(sock)
+    port = dealer.bind_to_random_port("tcp://127.0.0.1")
+    router.setsockopt(zmq.CONNECT_ROUTING_ID, b"chosen")
+    router.connect(f"tcp://127.0.0.1:{port}")
+    dealer.send(b"ping")
+    assert router.recv_multipart() == [b"chosen", b"ping"]
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())
+    try:
+        stalled = ctx.socket(zmq.DEALER)
+        configure(stalled)
+        stalled.setsockopt(zmq.CONNECT_TIMEOUT, 100)
+        assert stalled.getsockopt(zmq.CONNECT_TIMEOUT) == 100
+        monitor = stalled.get_monitor_socket(zmq.EVENT_CONNECT_RETRIED)
+        stalled.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
+        assert monitor.poll(5000), "no retry after the connect timed out"
+    finally:
+        filler.close()
+        listener.close()
