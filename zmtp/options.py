@@ -149,6 +149,12 @@ _SPECS = [
     OptionSpec("xpub_welcome_msg", b"", _bytes,
                "XPUB: a message sent to every new subscriber when it connects (it gets it "
                "if it subscribed to it, as any message); empty = none."),
+    OptionSpec("xpub_nodrop", False, _flag,
+               "PUB/XPUB: block (or raise Again) while a matching subscriber is at its "
+               "HWM, instead of dropping the message for it."),
+    OptionSpec("invert_matching", False, _flag,
+               "PUB/XPUB send to the subscribers whose topics do NOT match; SUB receives "
+               "the messages that match none of its topics (set it on both ends)."),
     OptionSpec("probe_router", False, _flag,
                "ROUTER, DEALER, REQ: send an empty message on every new connection, so "
                "that a ROUTER peer learns this socket's routing id at once."),
@@ -216,6 +222,8 @@ class Options:
     xpub_verbose: bool
     xpub_verboser: bool
     xpub_welcome_msg: bytes
+    xpub_nodrop: bool
+    invert_matching: bool
     probe_router: bool
     connect_routing_id: bytes
     connect_timeout: float

@@ -21,7 +21,7 @@ import trio
 import zmtp
 from zmtp.monitor import EventKind
 
-from .conftest import endpoint_for, trecv, zbind, znothing, zrecv, zsend, zsock
+from .conftest import endpoint_for, trecv, zbind, zmq, znothing, zrecv, zsend, zsock
 
 TRANSPORTS = ["tcp", "ipc"]
 
@@ -187,3 +187,83 @@ async def test_connect_timeout_gives_up_and_retries() -> None:
     finally:
         filler.close()
         listener.close()
+
+
+@pytest.mark.parametrize("zmtp_is_pub", [True, False], ids=["zmtp_PUB", "libzmq_PUB"])
+@pytest.mark.parametrize("zmtp_binds", [True, False], ids=["zmtp_binds", "libzmq_binds"])
+async def test_invert_matching(ctx: Any, ipc_dir: Path, zmtp_is_pub: bool,
+                               zmtp_binds: bool) -> None:
+    """With invert_matching on both ends, a subscriber to "A" gets everything else."""
+    kind = zmtp.PUB if zmtp_is_pub else zmtp.SUB
+    async with zmtp.Socket(kind, linger=0, invert_matching=True) as ours:
+        theirs = zsock(ctx, "SUB" if zmtp_is_pub else "PUB", invert_matching=1)
+        try:
+            if zmtp_binds:
+                theirs.connect(await ours.bind(endpoint_for("tcp", ipc_dir)))
+            else:
+                await ours.connect(zbind(theirs, endpoint_for("tcp", ipc_dir)))
+            if zmtp_is_pub:
+                theirs.setsockopt(zmq.SUBSCRIBE, b"A")
+            else:
+                ours.subscribe(b"A")
+            with trio.fail_after(10):
+                while True:  # until the subscription has arrived: B gets through
+                    for message in (b"A-hidden", b"B-shown"):
+                        if zmtp_is_pub:
+                            await ours.send(message)
+                        else:
+                            await zsend(theirs, [message])
+                    got = (await _zrecv_or_none(theirs, 0.05) if zmtp_is_pub
+                           else await _trecv_or_none(ours, 0.05))
+                    if got is not None:
+                        assert got == [b"B-shown"]
+                        break
+        finally:
+            theirs.close()
+
+
+async def _zrecv_or_none(sock: Any, timeout: float) -> list[bytes] | None:
+    try:
+        return await zrecv(sock, timeout)
+    except trio.TooSlowError:
+        return None
+
+
+async def _trecv_or_none(sock: zmtp.Socket, timeout: float) -> list[bytes] | None:
+    with trio.move_on_after(timeout):
+        return await sock.recv_multipart()
+    return None
+
+
+async def test_xpub_nodrop_blocks_instead_of_dropping(ctx: Any, ipc_dir: Path) -> None:
+    big = b"\xa5" * (256 * 1024)
+    async with zmtp.Socket(zmtp.XPUB, linger=0, xpub_nodrop=True, sndhwm=2,
+                           sndbuf=65536) as xpub:
+        sub = zsock(ctx, "SUB", rcvhwm=1, rcvbuf=65536, subscribe=b"")
+        try:
+            sub.connect(await xpub.bind(endpoint_for("tcp", ipc_dir)))
+            sub.getsockopt(zmq.EVENTS)  # libzmq takes the new connection when poked
+            assert await trecv(xpub) == [b"\x01"]
+            sent = 0
+            with trio.fail_after(20):
+                while True:  # the SUB reads nothing: the kernel buffers fill, then the HWM
+                    try:
+                        xpub.send_nowait(big)
+                    except zmtp.Again:
+                        break
+                    sent += 1
+                    assert sent < 1000, "xpub_nodrop never pushed back"
+                    await trio.sleep(0)
+            # A blocking send waits for room, and goes out once the SUB reads.
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(xpub.send, b"last")
+                received = 0
+                with trio.fail_after(20):
+                    while True:
+                        got = await zrecv(sub)
+                        received += 1
+                        if got == [b"last"]:
+                            break
+            assert received == sent + 1  # nothing was dropped
+        finally:
+            sub.close()

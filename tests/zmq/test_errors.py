@@ -215,3 +215,48 @@ def test_connect_routing_id_and_connect_timeout(zmq: ModuleType, ctx: Any) -> No
     finally:
         filler.close()
         listener.close()
+
+
+def test_xpub_nodrop_raises_again_and_invert_matching(zmq: ModuleType, ctx: Any) -> None:
+    """XPUB_NODROP: a subscriber at its HWM makes a NOBLOCK send fail with EAGAIN instead
+    of the message being dropped for it. INVERT_MATCHING: SUB "A" gets all but A."""
+    xpub = ctx.socket(zmq.XPUB)
+    sub = ctx.socket(zmq.SUB)
+    for sock in (xpub, sub):
+        configure(sock)
+    xpub.setsockopt(zmq.XPUB_NODROP, 1)
+    xpub.sndhwm = 2
+    xpub.sndbuf = sub.rcvbuf = 65536
+    sub.rcvhwm = 1
+    sub.subscribe(b"")
+    port = xpub.bind_to_random_port("tcp://127.0.0.1")
+    sub.connect(f"tcp://127.0.0.1:{port}")
+    assert xpub.recv() == b"\x01"
+    big = b"\xa5" * (256 * 1024)
+    for _ in range(1000):
+        try:
+            xpub.send(big, zmq.NOBLOCK)
+        except zmq.Again:
+            break
+    else:
+        raise AssertionError("XPUB_NODROP never pushed back")
+
+    pub = ctx.socket(zmq.PUB)
+    inverted = ctx.socket(zmq.SUB)
+    for sock in (pub, inverted):
+        configure(sock)
+        sock.setsockopt(zmq.INVERT_MATCHING, 1)
+    inverted.subscribe(b"A")
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    inverted.connect(f"tcp://127.0.0.1:{port}")
+    inverted.rcvtimeo = 50
+    for _ in range(200):  # until the subscription has arrived
+        pub.send(b"A-hidden")
+        pub.send(b"B-shown")
+        try:
+            assert inverted.recv() == b"B-shown"
+            break
+        except zmq.Again:
+            continue
+    else:
+        raise AssertionError("nothing got through an inverted subscription")

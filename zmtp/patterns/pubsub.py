@@ -97,8 +97,13 @@ class Pub(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.topics = PublisherTopics()
+        self.pipes: set[Pipe] = set()  # every subscriber (invert_matching sends to the rest)
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.add(pipe)
 
     def detach(self, pipe: Pipe) -> None:
+        self.pipes.discard(pipe)
         self.topics.remove_pipe(pipe)
 
     def readable(self, pipe: Pipe) -> None:
@@ -119,7 +124,17 @@ class Pub(Pattern):
             # (bytearray, numpy): match on a bytes copy of the longest prefix needed.
             first = bytes(first[: max(self.topics.lengths, default=0)])
         peers = self.topics.match(first)
+        options = self.options
+        if options.invert_matching:  # to every subscriber whose topics do not match
+            peers = self.pipes.difference(peers) if peers else self.pipes
         if peers:
+            if options.xpub_nodrop:
+                # Block (or Again) while any matching subscriber is at its HWM, instead
+                # of dropping for it.
+                for pipe in peers:
+                    limit = pipe.out_limit
+                    if limit > 0 and not pipe.terminated and len(pipe.outq) >= limit:
+                        return False
             for pipe in peers:
                 if pipe.terminated:
                     continue
@@ -150,6 +165,7 @@ class XPub(Pub):
         self.fq.readable(pipe)
 
     def attach(self, pipe: Pipe) -> None:
+        super().attach(pipe)
         welcome = self.options.xpub_welcome_msg
         if welcome:
             pipe.write([welcome])  # the subscriber filters it as any message
@@ -275,14 +291,15 @@ class Sub(XSub):
 
     def recv(self) -> Message | None:
         recv = self.fq.recv_message
-        if b"" in self.topics.counts:  # subscribed to everything: nothing to filter
+        invert = self.options.invert_matching
+        if not invert and b"" in self.topics.counts:  # everything: nothing to filter
             return recv()
         matches = self.topics.matches
         while True:
             message = recv()
             if message is None:
                 return None
-            if matches(message[0]):
+            if matches(message[0]) is not invert:
                 return message
 
     def has_message(self) -> bool:

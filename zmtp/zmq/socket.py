@@ -68,6 +68,8 @@ _OPTS: dict[int, tuple[str, str]] = {
     SocketOption.XPUB_VERBOSER: ("xpub_verboser", "bool"),
     SocketOption.XPUB_WELCOME_MSG: ("xpub_welcome_msg", "bytes"),
     SocketOption.PROBE_ROUTER: ("probe_router", "bool"),
+    SocketOption.XPUB_NODROP: ("xpub_nodrop", "bool"),
+    SocketOption.INVERT_MATCHING: ("invert_matching", "bool"),
     SocketOption.CONNECT_ROUTING_ID: ("connect_routing_id", "bytes"),
     SocketOption.CONNECT_TIMEOUT: ("connect_timeout", "ms"),
     SocketOption.REQ_RELAXED: ("req_relaxed", "bool"),
@@ -106,10 +108,8 @@ _PASSIVE_DEFAULTS: dict[int, Any] = {
 # that default is accepted, anything else is refused (EINVAL, with the reason) rather than
 # silently doing something else than the program asked for.
 _UNSUPPORTED_DEFAULTS: dict[int, Any] = {
-    SocketOption.XPUB_NODROP: 0,
     SocketOption.XPUB_MANUAL: 0,
     SocketOption.STREAM_NOTIFY: 1,
-    SocketOption.INVERT_MATCHING: 0,
     SocketOption.TCP_ACCEPT_FILTER: b"",
     SocketOption.SOCKS_PROXY: b"",
     SocketOption.ROUTER_RAW: 0,
