@@ -149,6 +149,10 @@ _SPECS = [
     OptionSpec("xpub_welcome_msg", b"", _bytes,
                "XPUB: a message sent to every new subscriber when it connects (it gets it "
                "if it subscribed to it, as any message); empty = none."),
+    OptionSpec("xpub_manual", False, _flag,
+               "XPUB: report every (un)subscription and apply none; the application "
+               "applies them with subscribe()/unsubscribe(), which act on the peer whose "
+               "subscription message it received last."),
     OptionSpec("xpub_nodrop", False, _flag,
                "PUB/XPUB: block (or raise Again) while a matching subscriber is at its "
                "HWM, instead of dropping the message for it."),
@@ -222,6 +226,7 @@ class Options:
     xpub_verbose: bool
     xpub_verboser: bool
     xpub_welcome_msg: bytes
+    xpub_manual: bool
     xpub_nodrop: bool
     invert_matching: bool
     probe_router: bool

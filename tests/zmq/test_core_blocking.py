@@ -656,7 +656,7 @@ def test_options_without_behaviour_here_are_refused_not_ignored(ctx: zmq.Context
     default; CURVE/GSSAPI fail as in a libzmq built without them."""
     xpub = ctx.socket(zmq.XPUB)
     router = ctx.socket(zmq.ROUTER)
-    for sock, option, value in [(xpub, zmq.XPUB_MANUAL, 1),
+    for sock, option, value in [(xpub, zmq.XPUB_MANUAL_LAST_VALUE, 1),
                                 (router, zmq.SOCKS_PROXY, b"127.0.0.1:1080")]:
         default = sock.getsockopt(option)
         with pytest.raises(zmq.ZMQError, match="does not implement") as info:

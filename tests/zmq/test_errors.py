@@ -260,3 +260,53 @@ def test_xpub_nodrop_raises_again_and_invert_matching(zmq: ModuleType, ctx: Any)
             continue
     else:
         raise AssertionError("nothing got through an inverted subscription")
+
+
+def test_xpub_manual(zmq: ModuleType, ctx: Any) -> None:
+    """XPUB_MANUAL as libzmq 4.3.5 behaves (the same script on pyzmq and zmtp.zmq): every
+    subscription is reported and none applied until the application subscribes, on the
+    peer whose subscription it read last; a peer that leaves is reported as
+    unsubscriptions of everything it had asked for."""
+    xpub = ctx.socket(zmq.XPUB)
+    configure(xpub, 2000)
+    xpub.setsockopt(zmq.XPUB_MANUAL, 1)
+    port = xpub.bind_to_random_port("tcp://127.0.0.1")
+    s1, s2 = ctx.socket(zmq.SUB), ctx.socket(zmq.SUB)
+    for sub in (s1, s2):
+        configure(sub, 300)
+        sub.connect(f"tcp://127.0.0.1:{port}")
+
+    def recv_or_none(sock: Any) -> bytes | None:
+        try:
+            return bytes(sock.recv())
+        except zmq.Again:
+            return None
+
+    s1.subscribe(b"A")
+    s1.getsockopt(zmq.EVENTS)  # libzmq takes its new connection when poked
+    assert xpub.recv() == b"\x01A"
+    xpub.send(b"A1")
+    assert recv_or_none(s1) is None  # reported, not applied
+    xpub.setsockopt(zmq.SUBSCRIBE, b"A")
+    xpub.send(b"A2")
+    assert recv_or_none(s1) == b"A2"
+    s2.subscribe(b"A")
+    s2.getsockopt(zmq.EVENTS)
+    assert xpub.recv() == b"\x01A"  # a second subscriber to A is reported too
+    xpub.send(b"A3")
+    assert recv_or_none(s1) == b"A3"
+    assert recv_or_none(s2) is None
+    xpub.setsockopt(zmq.SUBSCRIBE, b"A")  # applies to s2, whose message came last
+    s2.subscribe(b"B")
+    s2.getsockopt(zmq.EVENTS)
+    assert xpub.recv() == b"\x01B"
+    xpub.setsockopt(zmq.SUBSCRIBE, b"B")
+    xpub.send(b"B1")
+    assert recv_or_none(s2) == b"B1"
+    s1.unsubscribe(b"A")
+    s1.getsockopt(zmq.EVENTS)
+    assert xpub.recv() == b"\x00A"
+    s2.close(linger=0)
+    assert sorted([xpub.recv(), xpub.recv()]) == [b"\x00A", b"\x00B"]
+    xpub.rcvtimeo = 200
+    assert recv_or_none(xpub) is None

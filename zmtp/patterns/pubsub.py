@@ -153,13 +153,25 @@ class Pub(Pattern):
 
 
 class XPub(Pub):
-    """PUB that also hands (un)subscriptions, and any other upstream message, to the app."""
+    """PUB that also hands (un)subscriptions, and any other upstream message, to the app.
+
+    With ``xpub_manual`` the peers' subscriptions are only reported (every one, and what a
+    departing peer had asked for as unsubscriptions); the application applies them with
+    ``subscribe``/``unsubscribe``, which act on the peer whose subscription message it
+    received last, as libzmq's ZMQ_XPUB_MANUAL."""
 
     can_recv = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.pending: deque[Message] = deque()
+        self.pending_from: deque[Pipe | None] = deque()  # beside pending, for manual mode
+        self.last_pipe: Pipe | None = None
+        self.requested: dict[Pipe, set[bytes]] = {}  # manual mode: what each peer asked
+
+    def _report(self, message: Message, pipe: Pipe | None) -> None:
+        self.pending.append(message)
+        self.pending_from.append(pipe)
 
     def readable(self, pipe: Pipe) -> None:
         self.fq.readable(pipe)
@@ -171,27 +183,59 @@ class XPub(Pub):
             pipe.write([welcome])  # the subscriber filters it as any message
 
     def detach(self, pipe: Pipe) -> None:
-        for topic in self.topics.remove_pipe(pipe):
-            self.pending.append([b"\x00" + topic])
+        self.pipes.discard(pipe)
+        if self.last_pipe is pipe:
+            self.last_pipe = None
+        orphaned = self.topics.remove_pipe(pipe)
+        if self.options.xpub_manual:
+            orphaned = sorted(self.requested.pop(pipe, ()))
+        for topic in orphaned:
+            self._report([b"\x00" + topic], None)
 
     def peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
-        verboser = self.options.xpub_verboser
-        verbose = self.options.xpub_verbose or verboser
+        options = self.options
+        if options.xpub_manual:
+            asked = self.requested.setdefault(pipe, set())
+            if subscribe:
+                asked.add(topic)
+            else:
+                asked.discard(topic)
+            self._report([(b"\x01" if subscribe else b"\x00") + topic], pipe)
+            return
+        verboser = options.xpub_verboser
+        verbose = options.xpub_verbose or verboser
         if subscribe:
             first = self.topics.add(pipe, topic)
             if first or verbose:
-                self.pending.append([b"\x01" + topic])
+                self._report([b"\x01" + topic], pipe)
         else:
             known = pipe in self.topics.by_topic.get(topic, ())
             last = self.topics.remove(pipe, topic)
             if last or (verboser and known):
-                self.pending.append([b"\x00" + topic])
+                self._report([b"\x00" + topic], pipe)
+
+    def subscribe(self, topic: bytes) -> None:
+        if not self.options.xpub_manual:
+            super().subscribe(topic)  # XPUB takes subscriptions only from its peers
+        pipe = self.last_pipe
+        if pipe is not None and not pipe.terminated:
+            self.topics.add(pipe, topic)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if not self.options.xpub_manual:
+            super().unsubscribe(topic)
+        pipe = self.last_pipe
+        if pipe is not None:
+            self.topics.remove(pipe, topic)
 
     def has_message(self) -> bool:
         return bool(self.pending) or self.fq.has_message()
 
     def recv(self) -> Message | None:
         if self.pending:
+            pipe = self.pending_from.popleft()
+            if pipe is not None:
+                self.last_pipe = pipe
             return self.pending.popleft()
         return self.fq.recv_message()
 

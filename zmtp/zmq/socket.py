@@ -69,6 +69,7 @@ _OPTS: dict[int, tuple[str, str]] = {
     SocketOption.XPUB_WELCOME_MSG: ("xpub_welcome_msg", "bytes"),
     SocketOption.PROBE_ROUTER: ("probe_router", "bool"),
     SocketOption.XPUB_NODROP: ("xpub_nodrop", "bool"),
+    SocketOption.XPUB_MANUAL: ("xpub_manual", "bool"),
     SocketOption.INVERT_MATCHING: ("invert_matching", "bool"),
     SocketOption.CONNECT_ROUTING_ID: ("connect_routing_id", "bytes"),
     SocketOption.CONNECT_TIMEOUT: ("connect_timeout", "ms"),
@@ -108,7 +109,6 @@ _PASSIVE_DEFAULTS: dict[int, Any] = {
 # that default is accepted, anything else is refused (EINVAL, with the reason) rather than
 # silently doing something else than the program asked for.
 _UNSUPPORTED_DEFAULTS: dict[int, Any] = {
-    SocketOption.XPUB_MANUAL: 0,
     SocketOption.STREAM_NOTIFY: 1,
     SocketOption.TCP_ACCEPT_FILTER: b"",
     SocketOption.SOCKS_PROXY: b"",

@@ -1,5 +1,6 @@
-"""``probe_router``, ``xpub_welcome_msg``, ``connect_routing_id`` and ``connect_timeout``
-against libzmq.
+"""Socket options beyond the basics, against libzmq: ``probe_router``, ``xpub_welcome_msg``,
+``connect_routing_id``, ``connect_timeout``, ``invert_matching``, ``xpub_nodrop`` and
+``xpub_manual``.
 
 Measured on libzmq 4.3.5 with pyzmq: a *connecting* DEALER, REQ or ROUTER with
 ZMQ_PROBE_ROUTER sends one empty frame first (the ROUTER peer sees ``[id, b""]``; a REP
@@ -267,3 +268,34 @@ async def test_xpub_nodrop_blocks_instead_of_dropping(ctx: Any, ipc_dir: Path) -
             assert received == sent + 1  # nothing was dropped
         finally:
             sub.close()
+
+
+async def test_zmtp_xpub_manual_with_libzmq_subscribers(ctx: Any, ipc_dir: Path) -> None:
+    async with zmtp.Socket(zmtp.XPUB, linger=0, xpub_manual=True) as xpub:
+        endpoint = await xpub.bind(endpoint_for("tcp", ipc_dir))
+        first, second = zsock(ctx, "SUB"), zsock(ctx, "SUB")
+        try:
+            for sub in (first, second):
+                sub.connect(endpoint)
+            first.setsockopt(zmq.SUBSCRIBE, b"A")
+            first.getsockopt(zmq.EVENTS)  # libzmq takes its new connection when poked
+            assert await trecv(xpub) == [b"\x01A"]
+            await xpub.send(b"A1")
+            await znothing(first, 0.1)  # reported, not applied
+            xpub.subscribe(b"A")
+            await xpub.send(b"A2")
+            assert await zrecv(first) == [b"A2"]
+            second.setsockopt(zmq.SUBSCRIBE, b"A")
+            second.getsockopt(zmq.EVENTS)
+            assert await trecv(xpub) == [b"\x01A"]
+            await xpub.send(b"A3")
+            assert await zrecv(first) == [b"A3"]
+            await znothing(second, 0.1)
+            xpub.subscribe(b"A")  # the second's message came last: it is the one served
+            await xpub.send(b"A4")
+            assert await zrecv(second) == [b"A4"]
+            second.close()
+            assert await trecv(xpub) == [b"\x00A"]
+        finally:
+            first.close()
+            second.close()
