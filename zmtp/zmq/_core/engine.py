@@ -123,10 +123,9 @@ class StreamEngine(asyncio.BufferedProtocol):
         self.fd = sock.fileno() if sock is not None else -1
         if sock is not None:
             try:
-                configure_stream_socket(sock, self.options)  # SNDBUF, RCVBUF, keepalive
-            except OSError as exc:  # reset before we could set it up: it fails by itself
-                log.debug("zmtp.zmq: connection %s: cannot set socket options: %s",
-                          self.peer, exc)
+                configure_stream_socket(sock, self.options)
+            except OSError as exc:  # an option the system refuses: as libzmq, go on
+                log.debug("zmtp.zmq: socket options on %s: %s", self.peer, exc)
         self._loop_tid = self.core.driver.thread_id
         if not self.core.engine_started(self):
             self.close("socket closed", abort=True)
