@@ -71,7 +71,8 @@ _wait_writable = trio.lowlevel.wait_writable
 
 def make_mechanism(options: Options) -> Mechanism:
     if options.plain_server:
-        return PlainServerMechanism(options.plain_authenticator)
+        return PlainServerMechanism(options.plain_authenticator,
+                                    refuse_without_authenticator=True)
     if options.plain_username is not None:
         return PlainClientMechanism(
             options.plain_username.encode(), (options.plain_password or "").encode()

@@ -178,8 +178,9 @@ _SPECS = [
                "PLAIN client user name; setting it selects the PLAIN mechanism."),
     OptionSpec("plain_password", None, _optional_text, "PLAIN client password."),
     OptionSpec("plain_authenticator", None, lambda value: value,
-               "PLAIN server: callable(username: bytes, password: bytes) -> bool; "
-               "None accepts anyone, as libzmq does without a ZAP handler."),
+               "PLAIN server: callable(username: bytes, password: bytes) -> bool; with "
+               "None every client is refused, as libzmq refuses them when no ZAP handler "
+               "runs."),
     OptionSpec("ipv6", False, _flag,
                "Bind '*' on IPv6 (dual stack) and allow IPv6 addresses."),
     OptionSpec("tcp_keepalive", -1, int, "SO_KEEPALIVE: -1 system default, 0 off, 1 on."),

@@ -220,7 +220,7 @@ async def test_zmtp2_greeting_accepted(kind: SocketType,
 
 async def test_zmtp2_refused_by_plain(caplog: pytest.LogCaptureFixture) -> None:
     capture_zmtp_logs(caplog)
-    async with serve(T.PULL, plain_server=True,
+    async with serve(T.PULL, plain_server=True, plain_authenticator=lambda user, pw: True,
                      good_options={"plain_username": "u", "plain_password": "p"}) as served:
         peer = await RawPeer.connect(served.endpoint)
         await peer.send(SIGNATURE + b"\x01\x08\x00\x00")

@@ -299,3 +299,27 @@ async def test_zmtp_xpub_manual_with_libzmq_subscribers(ctx: Any, ipc_dir: Path)
         finally:
             first.close()
             second.close()
+
+
+async def test_plain_server_without_authenticator_refuses_as_libzmq(ctx: Any) -> None:
+    """libzmq's PLAIN server refuses every client while no ZAP handler runs; so does a
+    zmtp PLAIN server without plain_authenticator (with one, the callable decides)."""
+    async with zmtp.Socket(zmtp.PULL, linger=0, plain_server=True) as refusing, \
+            zmtp.Socket(zmtp.PULL, linger=0, plain_server=True,
+                        plain_authenticator=lambda user, password: user == b"u") as checking:
+        events = refusing.events()
+        client = zsock(ctx, "PUSH", plain_username=b"u", plain_password=b"p")
+        allowed = zsock(ctx, "PUSH", plain_username=b"u", plain_password=b"p")
+        try:
+            client.connect(await refusing.bind("tcp://127.0.0.1:*"))
+            with trio.fail_after(10):
+                async for event in events:
+                    if event.kind == EventKind.HANDSHAKE_FAILED:
+                        assert "no authenticator" in event.reason
+                        break
+            allowed.connect(await checking.bind("tcp://127.0.0.1:*"))
+            await zsend(allowed, [b"let in"])
+            assert await trecv(checking) == [b"let in"]
+        finally:
+            client.close()
+            allowed.close()

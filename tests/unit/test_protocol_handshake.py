@@ -276,6 +276,17 @@ def test_plain_server_without_authenticator_accepts_anyone() -> None:
     assert isinstance(server, PlainServerMechanism) and server.username == b""
 
 
+def test_plain_server_can_refuse_everyone_without_authenticator() -> None:
+    """What the sockets use: libzmq's PLAIN server without a ZAP handler refuses every
+    client, closing without a reply."""
+    a = Connection(SocketType.PUSH, mechanism=PlainClientMechanism(b"u", b"p"))
+    b = Connection(SocketType.PULL,
+                   mechanism=PlainServerMechanism(refuse_without_authenticator=True))
+    with pytest.raises(ProtocolError, match="no authenticator"):
+        exchange(a, b, [])
+    assert b.closed
+
+
 def test_plain_wire_format() -> None:
     client = Connection(SocketType.PUSH, mechanism=PlainClientMechanism(b"admin", b"secret"))
     wire(client)

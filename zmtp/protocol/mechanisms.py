@@ -137,15 +137,21 @@ class PlainClientMechanism(Mechanism):
 class PlainServerMechanism(Mechanism):
     """RFC 24 PLAIN server.
 
-    ``authenticate(username, password) -> bool`` decides; without it every client is
-    accepted, as libzmq does when no ZAP handler is installed.  A refused client gets
-    ERROR "400" (the ZAP status libzmq sends) and the connection fails.
+    ``authenticate(username, password) -> bool`` decides; a refused client gets ERROR
+    "400" (the ZAP status libzmq sends) and the connection fails.  Without it every client
+    is accepted, unless ``refuse_without_authenticator``: then every HELLO fails the
+    connection with no reply, as libzmq's PLAIN server does when no ZAP handler runs
+    (the sockets' default).
     """
 
     name = b"PLAIN"
 
-    def __init__(self, authenticate: Authenticator | None = None) -> None:
+    def __init__(
+        self, authenticate: Authenticator | None = None, *,
+        refuse_without_authenticator: bool = False,
+    ) -> None:
         self.authenticate = authenticate
+        self.refuse_without_authenticator = refuse_without_authenticator
         self._metadata = b""
         self._state = "new"
         #: The client's username once HELLO arrived (for logs and ZAP-like user ids).
@@ -170,6 +176,13 @@ class PlainServerMechanism(Mechanism):
                 raise _unexpected("PLAIN server", "HELLO", name, hint)
             username, password = parse_hello(data)
             self.username = username
+            if self.authenticate is None and self.refuse_without_authenticator:
+                self._state = "failed"
+                raise ProtocolError(
+                    f"PLAIN server has no authenticator: user {username!r} refused, as "
+                    "libzmq refuses PLAIN clients when no ZAP handler runs (set "
+                    "plain_authenticator to check credentials)"
+                )
             if self.authenticate is not None and not self.authenticate(username, password):
                 send(encode_error(b"400"))
                 self._state = "failed"

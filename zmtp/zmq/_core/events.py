@@ -6,6 +6,7 @@ it; the numbers are libzmq's ABI, they never change.
 
 from __future__ import annotations
 
+import errno
 import struct
 
 __all__ = ["EV", "EVENT_ALL", "PE", "encode_event", "handshake_failure"]
@@ -79,6 +80,8 @@ def handshake_failure(reason: str) -> tuple[int, int]:
         return EV.HANDSHAKE_FAILED_PROTOCOL, PE.ZMTP_UNSPECIFIED
     if "refused the credentials" in reason:
         return EV.HANDSHAKE_FAILED_AUTH, 400
+    if "PLAIN server has no authenticator" in reason:
+        return EV.HANDSHAKE_FAILED_NO_DETAIL, errno.EFAULT  # libzmq: no ZAP handler
     for part, code in _CODES:
         if part in reason:
             return EV.HANDSHAKE_FAILED_PROTOCOL, code
