@@ -186,6 +186,41 @@ def test_large_frame_via_feed_in_small_pieces() -> None:
     assert dec.buffered == 0
 
 
+@pytest.mark.parametrize("size", [LARGE_FRAME, 300_000, (1 << 20) + 12_345, 3 << 20])
+def test_large_frames_are_plain_bytes(size: int) -> None:
+    """Received in place (no copy at the end) yet a real, hashable, immutable ``bytes``,
+    also when the body outgrows the first allocation (above 1 MiB)."""
+    body = bytes(range(251)) * (size // 251) + b"t" * (size % 251)
+    wire = encode([body]) + encode([body[::-1]])
+    dec = FrameDecoder(batch=True)
+    events: list[Event] = []
+    pos = 4096
+    dec.feed(wire[:pos], events)
+    while (view := dec.pending_buffer()) is not None:
+        n = min(len(view), 200_000)
+        view[:n] = wire[pos : pos + n]
+        pos += n
+        dec.buffer_filled(n, events)
+    dec.feed(wire[pos:], events)
+    frames = [m[0] for e in events for m in e.messages]  # type: ignore[attr-defined]
+    assert [type(f) for f in frames] == [bytes, bytes]
+    assert frames == [body, body[::-1]]
+    assert hash(frames[0]) == hash(bytes(bytearray(body)))
+    assert {frames[0]: 1}[body] == 1
+    assert dec.buffered == 0 and dec.allocated == 0
+
+
+def test_fresh_bytes_refuses_shared_singletons() -> None:
+    fresh = frames_module._fresh_bytes
+    if fresh is None:
+        pytest.skip("no ctypes.pythonapi here: large bodies are copied instead")
+    with pytest.raises(ValueError):
+        fresh(1)
+    obj, view = fresh(5)
+    view[:] = b"hello"
+    assert obj == b"hello" and len(view) == 5
+
+
 # -- encoder -------------------------------------------------------------------------------
 
 def test_encoder_zero_copy() -> None:
