@@ -21,6 +21,7 @@ import logging
 import socket as stdlib_socket
 from collections.abc import Callable, Sequence
 from time import perf_counter
+from typing import cast
 
 import trio
 
@@ -334,7 +335,8 @@ class Engine:
                 if batch:
                     batch.extend(event.messages)
                 else:
-                    batch = event.messages  # a fresh list nobody else holds
+                    # a fresh list nobody else holds (of tuples: see MessageBatch)
+                    batch = cast("list[Message]", event.messages)
                 continue
             if type(event) is MessageEvent:
                 batch.append(event.frames)

@@ -310,7 +310,7 @@ class FrameDecoder:
         batch = self.batch
         # Batch mode: messages not reported yet.  Flushed as one MessageBatch before any
         # other event is appended (order is kept) and when this call ends, however it ends.
-        msgs: list[list[bytes]] = []
+        msgs: list[tuple[bytes, ...]] = []
         add_msg = msgs.append
         new_message = _new_message
         set_frames = _set_frames
@@ -327,7 +327,7 @@ class FrameDecoder:
                             end = pos + 2 + data[pos + 1]
                             if end > n:
                                 break
-                            add_msg([data[pos + 2 : end]])
+                            add_msg((data[pos + 2 : end],))
                             pos = end
                     else:
                         while pos + 1 < n and not data[pos]:
@@ -409,7 +409,7 @@ class FrameDecoder:
                     fast = accept and not subs and limit >= 255
                     continue
                 if batch:
-                    add_msg(frames)
+                    add_msg(tuple(frames))
                     continue
                 m = new_message(msg_cls)
                 set_frames(m, frames)
@@ -536,7 +536,7 @@ class FrameDecoder:
             self.on_early_message(frames, events)
             return
         if self.batch:
-            events.append(MessageBatch([frames]))
+            events.append(MessageBatch([tuple(frames)]))
             return
         m = _new_message(Message)
         _set_frames(m, frames)
