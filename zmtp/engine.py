@@ -286,6 +286,7 @@ class Engine:
     def _start_watchdog(self) -> None:
         if not self._watchdog_running and self._nursery is not None:
             self._watchdog_running = True
+            self._last_recv = trio.current_time()
             self._nursery.start_soon(self._watchdog)
 
     async def _handshake(self) -> Sequence[object]:
@@ -386,8 +387,9 @@ class Engine:
                 full_reads = 0
                 await _wait_readable(sock)
                 continue
-            self._last_recv = trio.current_time()
-            self._unanswered_since = None
+            if self._watchdog_running:  # the clock only matters to heartbeats
+                self._last_recv = trio.current_time()
+                self._unanswered_since = None
             if not self._deliver(events):
                 return
             if pipe.in_full():
