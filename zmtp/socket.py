@@ -652,7 +652,8 @@ class Socket:
         # that can be queued is queued without a task switch (see _tick).
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket is closed")
-        message = [data if type(data) is bytes else _frame(data)]
+        # A tuple: queued messages then cost the GC nothing (see MessageBatch).
+        message = (data if type(data) is bytes else _frame(data),)
         if not next(self._ticks) & _TICK_MASK:
             await self._tick()
         if not self._pattern_send(message):
@@ -677,7 +678,7 @@ class Socket:
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket was closed")
 
-    async def _send_wait(self, message: list[bytes]) -> None:
+    async def _send_wait(self, message: Message) -> None:
         timeout = self._options.sndtimeo
         if timeout < 0:
             await self._send_park(message)
@@ -687,7 +688,7 @@ class Socket:
             return
         raise Again(f"send timed out after {timeout} s (sndtimeo): no peer could take it")
 
-    async def _send_park(self, message: list[bytes]) -> None:
+    async def _send_park(self, message: Message) -> None:
         while True:
             await self._send_lot.park()
             if self._closed:
