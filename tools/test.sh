@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}
-"$PY" -m pip install --quiet --disable-pip-version-check --no-input -e '.[test]'
+"$PY" -m pip install --quiet --disable-pip-version-check --no-input --prefer-binary -e '.[test]'
 # A real ZMTP/2.0 peer for the downgrade interop test: JeroMQ 0.3.6 from Debian (needs a
 # JDK, which this machine image ships). Best effort: without it that one test skips.
 if [ ! -e /usr/share/java/jeromq.jar ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then

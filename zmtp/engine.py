@@ -63,6 +63,9 @@ _READS_PER_CHECKPOINT = 4
 #: When the last direct write was made (one slot, process-wide; see ``_wake_writer``).
 _last_direct = [0.0]
 
+#: A watchdog waking this much later than it asked to (seconds) saw the process stall.
+_STALL = 0.05
+
 _wait_readable = trio.lowlevel.wait_readable
 _wait_writable = trio.lowlevel.wait_writable
 
@@ -453,6 +456,16 @@ class Engine:
             await _wait_writable(sock)
             pending = _send_now(sock, pending)
 
+    def _bytes_waiting(self) -> bool:
+        """Whether the peer sent something the reader has not taken yet (or closed)."""
+        try:
+            self.sock.recv(1, _PEEK)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True  # the reader meets the error and reports it
+        return True
+
     async def _watchdog(self) -> None:
         """libzmq's heartbeat rules: PING every heartbeat_ivl; close when nothing at all
         arrived within heartbeat_timeout of a PING, or within the TTL the peer announced."""
@@ -461,8 +474,17 @@ class Engine:
         timeout = options.effective_heartbeat_timeout
         ticks = [value for value in (interval, timeout) if value > 0]
         next_ping = trio.current_time()
+        wake_at = next_ping
         while True:
             now = trio.current_time()
+            overrun = now - wake_at
+            if overrun > _STALL:
+                # This process did not run (blocked loop, stopped, starved): the time
+                # it lost is not the peer's silence; a PING queued before the stall may
+                # not even have left yet.
+                self._last_recv += overrun
+                if self._unanswered_since is not None:
+                    self._unanswered_since += overrun
             if interval > 0 and now >= next_ping:
                 self.conn.send_ping(options.heartbeat_ttl)
                 self._wake_writer()
@@ -470,15 +492,33 @@ class Engine:
                     self._unanswered_since = now
                 next_ping = now + interval
             since = self._unanswered_since
-            if interval > 0 and timeout > 0 and since is not None and now - since >= timeout:
-                self.close(f"heartbeat timed out: nothing received for {now - since:.3f} s")
-                return
             ttl = self._peer_ttl
-            if ttl > 0 and now - self._last_recv > ttl:
+            silent_for = now - since if since is not None else 0.0
+            timed_out = interval > 0 and timeout > 0 and since is not None
+            timed_out = timed_out and silent_for >= timeout
+            ttl_expired = ttl > 0 and now - self._last_recv > ttl
+            if (timed_out or ttl_expired) and self._bytes_waiting():
+                # After a stall of this process the watchdog can run before the reader:
+                # bytes in the kernel (a PONG, any traffic) prove the peer alive.
+                self._last_recv = now
+                self._unanswered_since = None
+            elif timed_out:
+                self.close(f"heartbeat timed out: nothing received for {silent_for:.3f} s")
+                return
+            elif ttl_expired:
                 self.close(f"peer's heartbeat TTL of {ttl:.1f} s expired without traffic")
                 return
             step = min([*ticks, ttl] if ttl > 0 else ticks) if (ticks or ttl > 0) else 1.0
-            await trio.sleep(max(step / 4, 0.001))
+            pause = max(step / 4, 0.001)
+            wake_at = now + pause
+            await trio.sleep(pause)
+
+
+def _peek_flags() -> int:
+    return stdlib_socket.MSG_PEEK | getattr(stdlib_socket, "MSG_DONTWAIT", 0)
+
+
+_PEEK = _peek_flags()
 
 
 def _send_now(

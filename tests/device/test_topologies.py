@@ -103,6 +103,8 @@ def test_ex_multipart(runs: dict[str, Run]) -> None:
     assert run.count("sink1", "Received part 6 of size: 0") == 5
     assert run.count("sink1", "stopFlag is 1, going IDLE") == 1
     assert run.count("sampler1", "Sending header with stopFlag: 1") == 1
+    assert run.count("sampler1", "Sending body of size: 1000") == 5
+    assert len(run.grep("sampler1", r"Sending body of size: \d+")) == 5
 
 
 def test_ex_copypush(runs: dict[str, Run]) -> None:
@@ -126,12 +128,16 @@ def test_ex_multiple_channels(runs: dict[str, Run]) -> None:
     assert run.count("sink1", 'Received message: "Hello"') >= 1
     assert run.count("broadcaster1", "Sending OK") >= 1
     assert run.count("sampler1", 'Sent "Hello"') >= 1
+    assert run.count("sink1", "Configured maximum number of iterations reached & Received "
+                              "messages from both sources. Leaving RUNNING state.") == 1
 
 
 def test_ex_n_m(runs: dict[str, Run]) -> None:
     run = runs["ex-n-m"]
     for r in ("receiver1", "receiver2", "receiver3"):
-        assert len(run.grep(r, r"Successfully completed timeframe \d+")) == 5
+        assert len(run.grep(r, r"Successfully completed timeframe #\d+")) == 5
+        assert run.count(r, "Reached configured maximum number of timeframes (5). "
+                            "Exiting RUNNING state.") == 1
 
 
 def test_builtin_devices(runs: dict[str, Run]) -> None:

@@ -50,7 +50,9 @@ async def test_one_mebibyte_message(
     ctx: Any, ipc_dir: Path, first: str, second: str, zmtp_is_first: bool, zmtp_binds: bool,
     transport: str,
 ) -> None:
-    big = os.urandom(1 << 20)
+    # The first octet is fixed: from an XSUB, a message starting 0x00/0x01 is a
+    # (un)subscription, which libzmq's XSUB handles differently (and has crashed on).
+    big = b"\xa5" + os.urandom((1 << 20) - 1)
     with trio.fail_after(20):
         async with open_pair(ctx, first, second, zmtp_is_first, zmtp_binds, transport,
                              ipc_dir) as (a, b):

@@ -209,3 +209,39 @@ def test_sockets_outlive_their_event_loop() -> None:
             asyncio.run(asyncio.wait_for(round_trip(i), 10))
     finally:
         ctx.destroy(linger=0)
+
+
+@pytest.mark.parametrize("ends_with", ["term", "return"])
+@pytest.mark.parametrize("module", ["pyzmq", "zmtp"])
+def test_messages_queued_before_close_go_out_when_asyncio_run_ends(
+    module: str, ends_with: str
+) -> None:
+    """send, close, (term,) return from main: asyncio.run cancels what is left and closes
+    its loop, yet every message gets out, as pyzmq's blocking term makes sure."""
+    import zmq as pyzmq
+    import zmq.asyncio as pyzmq_asyncio
+
+    api: Any = pyzmq if module == "pyzmq" else zmq
+    aio: Any = pyzmq_asyncio if module == "pyzmq" else zasyncio
+    reference = pyzmq.Context()
+    pull = reference.socket(pyzmq.PULL)
+    pull.rcvtimeo = 5000
+    pull.linger = 0
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    try:
+        async def main() -> None:
+            ctx = aio.Context()
+            push = ctx.socket(api.PUSH)
+            push.linger = 5000
+            push.connect(f"tcp://127.0.0.1:{port}")  # not connected yet when closed
+            for index in range(3):
+                await push.send(b"%d" % index)
+            push.close()
+            if ends_with == "term":
+                ctx.term()
+
+        asyncio.run(main())
+        assert [pull.recv() for _ in range(3)] == [b"0", b"1", b"2"]
+    finally:
+        pull.close()
+        reference.term()

@@ -167,3 +167,18 @@ def test_bind_to_random_port_exhausted(zmq: ModuleType, ctx: Any) -> None:
     port = a.bind_to_random_port("tcp://127.0.0.1")
     with pytest.raises(zmq.ZMQBindError):
         b.bind_to_random_port("tcp://127.0.0.1", min_port=port, max_port=port + 1, max_tries=3)
+
+
+def test_send_multipart_with_sndmore_leaves_the_message_open(
+    zmq: ModuleType, ctx: Any, tmp_path: Path
+) -> None:
+    """Not an error: pyzmq sends every part with the caller's flags, so SNDMORE on
+    send_multipart continues the message in the next send."""
+    a, b = ctx.socket(zmq.PAIR), ctx.socket(zmq.PAIR)
+    configure(a)
+    configure(b)
+    bind_connect(a, b, "tcp", tmp_path)
+    a.send_multipart([b"1", b"2"], zmq.SNDMORE)
+    a.send_multipart([b"3"], zmq.SNDMORE)
+    a.send(b"4")
+    assert b.recv_multipart() == [b"1", b"2", b"3", b"4"]

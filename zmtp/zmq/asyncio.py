@@ -416,9 +416,39 @@ class Socket(_socket.Socket):
                         waiter.future.cancel()
                 queue.clear()
         super().close(linger)
+        core = self._core
+        if not core.shut_down:
+            _keep_loop_while_lingering(core)
 
     def get_monitor_socket(self, events: int | None = None, addr: str | None = None) -> Any:
         return super().get_monitor_socket(events, addr)
+
+
+#: Keepers of sockets still lingering (a task needs a strong reference to survive).
+_keepers: set[asyncio.Task[None]] = set()
+
+
+def _keep_loop_while_lingering(core: Any) -> None:
+    """pyzmq's ``term()`` blocks until closed sockets have lingered; ours cannot block
+    the loop the messages need.  Instead a task lives until the socket has lingered and
+    shrugs off cancellation, so ``asyncio.run`` (which cancels the remaining tasks and
+    then waits for them) keeps the loop turning until queued messages are out or the
+    linger time is over, and a script that sends, closes and returns loses nothing."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return  # no loop runs: nothing can be flushed on one
+
+    async def keeper() -> None:
+        while not core.shut_down:
+            try:
+                await asyncio.sleep(0.005)
+            except asyncio.CancelledError:
+                continue
+
+    task = loop.create_task(keeper())
+    _keepers.add(task)
+    task.add_done_callback(_keepers.discard)
 
 
 def _core_terminated() -> ZMTPError:

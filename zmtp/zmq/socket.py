@@ -681,6 +681,13 @@ class Socket:
         message = [part if type(part) is bytes else _frame_of(part, copy) for part in msg_parts]
         if not message:
             raise ZMQError(Errno.EINVAL, "a message needs at least one part")
+        if flags & _SNDMORE:
+            # pyzmq sends every part with the caller's flags, so SNDMORE leaves the
+            # message open for the next send.
+            if self._core.closed:
+                raise ZMQError(Errno.ENOTSOCK)
+            self._parts.extend(message)
+            return tracker
         if self._parts:
             message[:0] = self._parts
         core = self._core

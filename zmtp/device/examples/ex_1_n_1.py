@@ -39,8 +39,7 @@ class Processor(ExampleDevice):
     async def handle_data(self, msg: bytes, index: int) -> bool:
         log.info("Received data, processing...")
         text = msg + f" (modified by {self.id})".encode()
-        await self.send(text, "data2")
-        return True
+        return await self.send(text, "data2") >= 0  # an error or interruption: READY
 
 
 class Sink(ExampleDevice):

@@ -33,11 +33,14 @@ class Sampler(ExampleDevice):
         stop_flag = 1 if last else 0
         log.info("Sending header with stopFlag: %d", stop_flag)
         parts = [HEADER.pack(stop_flag), *(bytes(n) for n in BODY_SIZES)]
-        for size in BODY_SIZES:
-            log.info("Sending body of size: %d", size)
+        log.info("Sending body of size: %d", len(parts[1]))
         if await self.send(parts, "data") < 0:
             return False
-        return not self.count_iteration()
+        if self.count_iteration():
+            return False
+        # FairMQ's sampler pauses a second to keep the output readable (ours can be
+        # interrupted by a state change).
+        return await self.wait_for(1.0)
 
 
 class Sink(ExampleDevice):

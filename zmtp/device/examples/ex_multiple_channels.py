@@ -70,7 +70,7 @@ class Sink(ExampleDevice):
         if self.max_iterations > 0 and self.received_data and self.received_broadcast:
             self.iterations += 1
             if self.iterations >= self.max_iterations:
-                log.info("Configured max number of iterations reached & both data and "
-                         "broadcast have been received. Leaving RUNNING state.")
+                log.info("Configured maximum number of iterations reached & Received "
+                         "messages from both sources. Leaving RUNNING state.")
                 return False
         return True

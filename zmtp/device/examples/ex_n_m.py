@@ -63,7 +63,7 @@ class Sender(ExampleDevice):
             direction = tf_id % self.num_receivers
             parts = [HEADER.pack(tf_id, self.index), bytes(self.subtimeframe_size)]
             if await self.send(parts, "data", direction, 0) == TIMEOUT:
-                log.error("could not queue part of timeframe %d to receiver %d",
+                log.debug("Failed to queue Subtimeframe #%d to Receiver[%d]",
                           tf_id, direction)
 
 
@@ -94,23 +94,23 @@ class Receiver(ExampleDevice):
         tf_id, _sender = HEADER.unpack_from(parts[0])
         now = trio.current_time()
         if tf_id in self.discarded:
-            log.warning("Received part from an already discarded timeframe with id %d",
-                        tf_id)
+            log.debug("Received part from an already discarded timeframe with id %d", tf_id)
         else:
             _start, payloads = self.buffer.setdefault(tf_id, (now, []))
             payloads.append(parts[1])
             if len(payloads) == self.num_senders:
-                log.info("Successfully completed timeframe %d", tf_id)
+                log.info("Successfully completed timeframe #%d", tf_id)
                 del self.buffer[tf_id]
                 self.timeframes += 1
                 if self.max_timeframes > 0 and self.timeframes >= self.max_timeframes:
                     log.info("Reached configured maximum number of timeframes (%d). "
-                             "Leaving RUNNING state.", self.max_timeframes)
+                             "Exiting RUNNING state.", self.max_timeframes)
                     return False
         for old in [t for t, (start, _) in self.buffer.items()
                     if now - start > self.buffer_timeout]:
-            log.info("Timeframe #%d incomplete after %d milliseconds, discarding", old,
-                     int(self.buffer_timeout * 1000))
+            log.debug("Timeframe #%d incomplete after %d milliseconds, discarding", old,
+                      int(self.buffer_timeout * 1000))
             self.discarded.add(old)
             del self.buffer[old]
+            log.debug("Number of discarded timeframes: %d", len(self.discarded))
         return True

@@ -25,7 +25,9 @@ class Client(ExampleDevice):
         if isinstance(reply, int):
             return False
         log.info('Received reply from server: "%s"', reply.decode(errors="replace"))
-        return not self.count_iteration()
+        if self.count_iteration():
+            return False
+        return await self.wait_for(1.0)  # FairMQ's client asks once a second
 
 
 class Server(ExampleDevice):

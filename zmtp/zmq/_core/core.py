@@ -652,7 +652,20 @@ class SocketCore:
         connecter.timer = None
         if connecter.closed or self.shut_down:
             return
-        connecter.task = self.loop.create_task(self._connect_once(connecter))
+        task = connecter.task = self.loop.create_task(self._connect_once(connecter))
+        task.add_done_callback(lambda task: self._connect_task_done(connecter, task))
+
+    def _connect_task_done(self, connecter: _Connecter, task: asyncio.Task[Any]) -> None:
+        if not task.cancelled():
+            return
+        with self.lock:
+            if self.closed and not connecter.closed and not self.shut_down:
+                # Cancelled from outside while the closed socket lingers (asyncio.run
+                # cancels every task as it ends, even one not started yet; the asyncio
+                # face keeps the loop turning for lingering sockets): the queued
+                # messages still need this connection.
+                connecter.task = None
+                self.loop.call_soon(self._loop_connect, connecter)
 
     async def _connect_once(self, connecter: _Connecter) -> None:
         parsed = connecter.parsed
