@@ -147,7 +147,8 @@ _fresh_bytes = _writable_bytes()
 
 #: The largest block ``_hint_allocator`` has made so far.
 _heap_hint = [0]
-_HEAP_HINT_MAX = 32 << 20
+#: glibc adapts its thresholds only to freed blocks of at most 32 MiB (64-bit).
+_HEAP_HINT_MAX = (32 << 20) - (64 << 10)
 
 
 def _hint_allocator(size: int) -> None:
