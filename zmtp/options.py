@@ -51,6 +51,15 @@ def _count(value: Any) -> int:
     return number
 
 
+def _system_or_count(value: Any) -> int:
+    if isinstance(value, bool) or int(value) != value:
+        raise ValueError("expected a whole number")
+    number = int(value)
+    if number < -1:
+        raise ValueError("expected a number >= 0, or -1 for the system default")
+    return number
+
+
 def _size_limit(value: Any) -> int:
     number = int(value)
     if number < -1:
@@ -72,6 +81,13 @@ def _routing_id(value: Any) -> bytes:
         raise ValueError(
             "a routing id must not start with a zero byte (reserved for automatic ids)"
         )
+    return data
+
+
+def _connect_routing_id(value: Any) -> bytes:
+    data = _bytes(value)
+    if len(data) > 255:
+        raise ValueError("a routing id is at most 255 bytes")
     return data
 
 
@@ -130,6 +146,28 @@ _SPECS = [
                "XPUB: pass every subscription to the application, not only new ones."),
     OptionSpec("xpub_verboser", False, _flag,
                "XPUB: also pass every unsubscription (implies xpub_verbose)."),
+    OptionSpec("xpub_welcome_msg", b"", _bytes,
+               "XPUB: a message sent to every new subscriber when it connects (it gets it "
+               "if it subscribed to it, as any message); empty = none."),
+    OptionSpec("xpub_manual", False, _flag,
+               "XPUB: report every (un)subscription and apply none; the application "
+               "applies them with subscribe()/unsubscribe(), which act on the peer whose "
+               "subscription message it received last."),
+    OptionSpec("xpub_nodrop", False, _flag,
+               "PUB/XPUB: block (or raise Again) while a matching subscriber is at its "
+               "HWM, instead of dropping the message for it."),
+    OptionSpec("invert_matching", False, _flag,
+               "PUB/XPUB send to the subscribers whose topics do NOT match; SUB receives "
+               "the messages that match none of its topics (set it on both ends)."),
+    OptionSpec("probe_router", False, _flag,
+               "ROUTER, DEALER, REQ: send an empty message on every new connection, so "
+               "that a ROUTER peer learns this socket's routing id at once."),
+    OptionSpec("connect_routing_id", b"", _connect_routing_id,
+               "ROUTER: the routing id to give the peer of the next connect() instead of "
+               "the one it announces; that connect uses it and clears it, as in libzmq."),
+    OptionSpec("connect_timeout", 0.0, _seconds,
+               "Give up a tcp connect() attempt after this long (s) and retry later; "
+               "0 = the system's own timeout."),
     OptionSpec("req_relaxed", False, _flag,
                "REQ: allow a new request before the reply; the old reply is then ignored."),
     OptionSpec("req_correlate", False, _flag,
@@ -145,6 +183,16 @@ _SPECS = [
     OptionSpec("ipv6", False, _flag,
                "Bind '*' on IPv6 (dual stack) and allow IPv6 addresses."),
     OptionSpec("tcp_keepalive", -1, int, "SO_KEEPALIVE: -1 system default, 0 off, 1 on."),
+    OptionSpec("tcp_keepalive_cnt", -1, _system_or_count,
+               "TCP_KEEPCNT: probes before the connection is dropped; -1 system default."),
+    OptionSpec("tcp_keepalive_idle", -1, _system_or_count,
+               "TCP_KEEPIDLE: idle seconds before the first probe; -1 system default."),
+    OptionSpec("tcp_keepalive_intvl", -1, _system_or_count,
+               "TCP_KEEPINTVL: seconds between probes; -1 system default."),
+    OptionSpec("tcp_maxrt", 0.0, _seconds,
+               "TCP_USER_TIMEOUT: longest time unacknowledged data may wait before the "
+               "connection is dropped (s); 0 = system default."),
+    OptionSpec("tos", 0, _count, "IP_TOS / IPV6_TCLASS of tcp connections; 0 = default."),
     OptionSpec("sndbuf", -1, int, "SO_SNDBUF in bytes; -1 = system default."),
     OptionSpec("rcvbuf", -1, int, "SO_RCVBUF in bytes; -1 = system default."),
     OptionSpec("backlog", 100, _count, "listen() backlog of bound tcp/ipc endpoints."),
@@ -177,6 +225,13 @@ class Options:
     conflate: bool
     xpub_verbose: bool
     xpub_verboser: bool
+    xpub_welcome_msg: bytes
+    xpub_manual: bool
+    xpub_nodrop: bool
+    invert_matching: bool
+    probe_router: bool
+    connect_routing_id: bytes
+    connect_timeout: float
     req_relaxed: bool
     req_correlate: bool
     plain_server: bool
@@ -185,6 +240,11 @@ class Options:
     plain_authenticator: Any
     ipv6: bool
     tcp_keepalive: int
+    tcp_keepalive_cnt: int
+    tcp_keepalive_idle: int
+    tcp_keepalive_intvl: int
+    tcp_maxrt: float
+    tos: int
     sndbuf: int
     rcvbuf: int
     backlog: int

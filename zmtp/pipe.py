@@ -49,6 +49,7 @@ class Pipe:
     """
 
     __slots__ = (
+        "assigned_routing_id",
         "conflate",
         "endpoint",
         "in_blocked",
@@ -89,6 +90,8 @@ class Pipe:
         self.terminated = False
         self.in_blocked = False
         self.routing_id = b""
+        # Given by our own connect (connect_routing_id): ROUTER files the peer under it.
+        self.assigned_routing_id = b""
         self.peer_socket_type: SocketType | None = None
         # Fired when outq goes from empty to non-empty: wake the writer.
         self.notify_out: Callable[[], None] = _nothing

@@ -91,6 +91,7 @@ class _Connecter:
         self.engine: Engine | None = None
         self.pipe: Pipe | None = None  # persistent pipe (queues before/between connections)
         self.inproc_pipe: Pipe | None = None
+        self.assigned_routing_id = b""  # connect_routing_id when connect() was called
 
 
 class _Binding:
@@ -373,7 +374,10 @@ class Socket:
             else:
                 pipe = self._new_pipe(endpoint, connecter is not None)
                 self._pattern.attach(pipe)
-            pipe.routing_id = event.peer_routing_id
+            if connecter is not None and connecter.assigned_routing_id:
+                pipe.routing_id = connecter.assigned_routing_id
+            else:
+                pipe.routing_id = event.peer_routing_id
             pipe.peer_socket_type = event.peer_socket_type
             engine.wire(pipe)
             if not self._peer_ready(pipe):
@@ -513,6 +517,9 @@ class Socket:
         connecter = _Connecter(endpoint, parsed)
         self._connecters[endpoint] = connecter
         self.last_endpoint = endpoint
+        if self._options.connect_routing_id:
+            connecter.assigned_routing_id = self._options.connect_routing_id
+            self._options.connect_routing_id = b""  # for this connect only, as libzmq
         if parsed.transport == "inproc":
             self._inproc_connect(connecter)
             await trio.lowlevel.checkpoint()
@@ -588,6 +595,7 @@ class Socket:
         binder = inproc.REGISTRY.bound.get(name)
         pair = inproc.open_pair(self, connecter.endpoint, binder)
         c_pipe = pair[0]
+        c_pipe.assigned_routing_id = connecter.assigned_routing_id
         connecter.inproc_pipe = c_pipe
         self._install(c_pipe)
         self._pattern.attach(c_pipe)

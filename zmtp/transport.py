@@ -8,6 +8,7 @@ over the stream is the engine's business, and inproc, which has no stream, lives
 from __future__ import annotations
 
 import errno
+import math
 import os
 import socket as stdlib_socket
 import tempfile
@@ -65,12 +66,30 @@ def _ipc_address(path: str) -> str | bytes:
 
 
 def configure_stream_socket(sock: stdlib_socket.socket, options: Options) -> None:
-    """The per-connection socket options libzmq applies: TCP_NODELAY, buffers, keepalive."""
-    if sock.family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
-        sock.setsockopt(stdlib_socket.IPPROTO_TCP, stdlib_socket.TCP_NODELAY, 1)
+    """The per-connection socket options libzmq applies: TCP_NODELAY, buffers, keepalive
+    (and its tunables where the system has them), TCP_USER_TIMEOUT, type of service."""
+    family = sock.family
+    if family in (stdlib_socket.AF_INET, stdlib_socket.AF_INET6):
+        tcp = stdlib_socket.IPPROTO_TCP
+        sock.setsockopt(tcp, stdlib_socket.TCP_NODELAY, 1)
         if options.tcp_keepalive >= 0:
             sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE,
                             options.tcp_keepalive)
+        if options.tcp_keepalive == 1:  # libzmq tunes keepalive only where it turned it on
+            for name, value in (("TCP_KEEPCNT", options.tcp_keepalive_cnt),
+                                ("TCP_KEEPIDLE", options.tcp_keepalive_idle),
+                                ("TCP_KEEPINTVL", options.tcp_keepalive_intvl)):
+                if value > 0 and hasattr(stdlib_socket, name):
+                    sock.setsockopt(tcp, getattr(stdlib_socket, name), value)
+        if options.tcp_maxrt > 0 and hasattr(stdlib_socket, "TCP_USER_TIMEOUT"):
+            sock.setsockopt(tcp, stdlib_socket.TCP_USER_TIMEOUT,
+                            max(1, round(options.tcp_maxrt * 1000)))
+        if options.tos > 0:
+            if family == stdlib_socket.AF_INET:
+                sock.setsockopt(stdlib_socket.IPPROTO_IP, stdlib_socket.IP_TOS, options.tos)
+            elif hasattr(stdlib_socket, "IPV6_TCLASS"):
+                sock.setsockopt(stdlib_socket.IPPROTO_IPV6, stdlib_socket.IPV6_TCLASS,
+                                options.tos)
     if options.sndbuf > 0:
         sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF, options.sndbuf)
     elif sock.family == _AF_UNIX:
@@ -188,9 +207,15 @@ async def open_stream(endpoint: Endpoint, options: Options) -> stdlib_socket.soc
         raw.setblocking(False)
         configure_stream_socket(raw, options)
         # trio's wrapper shares ``raw`` (same object), for the async connect only.
-        await trio.socket.from_stdlib_socket(raw).connect(
-            sockaddr if endpoint.transport == "tcp" else sockaddr[0]
-        )
+        timeout = options.connect_timeout
+        with trio.move_on_after(
+            timeout if timeout > 0 and endpoint.transport == "tcp" else math.inf
+        ) as scope:
+            await trio.socket.from_stdlib_socket(raw).connect(
+                sockaddr if endpoint.transport == "tcp" else sockaddr[0]
+            )
+        if scope.cancelled_caught:
+            raise TimeoutError(errno.ETIMEDOUT, "connect timed out (connect_timeout)")
     except BaseException:
         raw.close()
         raise

@@ -122,6 +122,23 @@ def test_subscriptions_and_heartbeats() -> None:
     assert ev_sub == [Pong(b"ctx")]
 
 
+def test_one_pong_queued_at_a_time() -> None:
+    """A PING flood while the driver does not drain (its peer does not read) queues one
+    PONG, not one per PING (libzmq keeps one pending PONG too); once drained, the next
+    PING is answered again."""
+    pub = Connection(SocketType.PUB)
+    sub = Connection(SocketType.SUB)
+    handshake(pub, sub)
+    for n in range(1000):
+        sub.send_ping(context=b"%d" % n)
+    events = pub.receive_data(wire(sub))
+    assert len(events) == 1000 and all(isinstance(e, Ping) for e in events)
+    assert sub.receive_data(wire(pub)) == [Pong(b"0")]
+    sub.send_ping(context=b"again")
+    pub.receive_data(wire(sub))
+    assert sub.receive_data(wire(pub)) == [Pong(b"again")]
+
+
 def test_closed_mid_message() -> None:
     a = Connection(SocketType.PUSH)
     b = Connection(SocketType.PULL)

@@ -300,3 +300,56 @@ async def test_mutating_after_send_does_not_change_the_wire(transport: str,
             second = await pull.recv()
     assert first == [b"A" * 200_000, array.array("d", [1.0] * 20_000).tobytes()]
     assert second == b"A" * 70_000
+
+
+def _tcp_pair() -> tuple[stdlib_socket.socket, stdlib_socket.socket]:
+    with stdlib_socket.create_server(("127.0.0.1", 0)) as listener:
+        client = stdlib_socket.create_connection(listener.getsockname())
+        accepted, _ = listener.accept()
+    return client, accepted
+
+
+@pytest.mark.skipif(not hasattr(stdlib_socket, "TCP_KEEPIDLE"), reason="Linux keepalive knobs")
+def test_tcp_tuning_options_reach_the_connection_socket() -> None:
+    """tcp_keepalive (and its tunables, only where it is on, as libzmq), tcp_maxrt
+    (TCP_USER_TIMEOUT) and tos land on each connection's socket."""
+    from zmtp.options import Options
+    from zmtp.transport import configure_stream_socket
+
+    client, accepted = _tcp_pair()
+    try:
+        options = Options(tcp_keepalive=1, tcp_keepalive_idle=31, tcp_keepalive_cnt=4,
+                          tcp_keepalive_intvl=7, tcp_maxrt=2.5, tos=0x20)
+        configure_stream_socket(client, options)
+        tcp = stdlib_socket.IPPROTO_TCP
+        assert client.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE) == 1
+        assert client.getsockopt(tcp, stdlib_socket.TCP_KEEPIDLE) == 31
+        assert client.getsockopt(tcp, stdlib_socket.TCP_KEEPCNT) == 4
+        assert client.getsockopt(tcp, stdlib_socket.TCP_KEEPINTVL) == 7
+        assert client.getsockopt(tcp, stdlib_socket.TCP_USER_TIMEOUT) == 2500
+        assert client.getsockopt(stdlib_socket.IPPROTO_IP, stdlib_socket.IP_TOS) == 0x20
+        idle_before = accepted.getsockopt(tcp, stdlib_socket.TCP_KEEPIDLE)
+        configure_stream_socket(accepted, Options(tcp_keepalive_idle=31))  # keepalive unset
+        assert accepted.getsockopt(tcp, stdlib_socket.TCP_KEEPIDLE) == idle_before
+    finally:
+        client.close()
+        accepted.close()
+    with pytest.raises(ValueError, match="tcp_keepalive_idle"):
+        Options(tcp_keepalive_idle=-2)
+
+
+async def test_probe_and_welcome_over_inproc() -> None:
+    async with zmtp.Socket(zmtp.ROUTER, linger=0) as router, \
+            zmtp.Socket(zmtp.DEALER, linger=0, probe_router=True, routing_id=b"d") as dealer, \
+            zmtp.Socket(zmtp.XPUB, linger=0, xpub_welcome_msg=b"hello") as xpub, \
+            zmtp.Socket(zmtp.SUB, linger=0) as sub:
+        await dealer.connect("inproc://probe")  # before the bind: queued with the pipe
+        await router.bind("inproc://probe")
+        with trio.fail_after(5):
+            assert await router.recv_multipart() == [b"d", b""]
+        sub.subscribe(b"hel")
+        await xpub.bind("inproc://welcome")
+        await sub.connect("inproc://welcome")
+        with trio.fail_after(5):
+            assert await sub.recv_multipart() == [b"hello"]
+            assert await xpub.recv_multipart() == [b"\x01hel"]

@@ -649,3 +649,122 @@ def test_no_fd_leak_over_connection_cycles() -> None:
     assert len(list(fd_dir.iterdir())) <= before + 2
     warm.close()
     ctx.term()
+
+
+@pytest.mark.parametrize("side", ["bind", "connect"])
+def test_socket_buffer_and_keepalive_options_applied(ctx: zmq.Context, side: str) -> None:
+    """SNDBUF, RCVBUF and TCP_KEEPALIVE reach the connection's OS socket, accepted or
+    connected, as libzmq applies them (they were accepted and then ignored)."""
+    sock = ctx.socket(zmq.PAIR)
+    sock.linger = 0
+    sock.sndbuf = 32768
+    sock.rcvbuf = 16384
+    sock.tcp_keepalive = 1
+    peer = ctx.socket(zmq.PAIR)
+    peer.linger = 0
+    peer.rcvtimeo = 5000
+    if side == "bind":
+        port = sock.bind_to_random_port("tcp://127.0.0.1")
+        peer.connect(f"tcp://127.0.0.1:{port}")
+    else:
+        port = peer.bind_to_random_port("tcp://127.0.0.1")
+        sock.connect(f"tcp://127.0.0.1:{port}")
+    sock.send(b"x")
+    assert peer.recv() == b"x"
+    (engine,) = sock._core.engines
+    assert engine.transport is not None
+    os_sock = engine.transport.get_extra_info("socket")
+    # Linux doubles what it is asked for (bookkeeping overhead).
+    assert os_sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF) in (
+        32768, 65536)
+    assert os_sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_RCVBUF) in (
+        16384, 32768)
+    assert os_sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE) == 1
+
+
+def test_options_without_behaviour_here_are_refused_not_ignored(ctx: zmq.Context) -> None:
+    """An option zmtp.zmq cannot honour fails loudly when set to anything but libzmq's
+    default; CURVE/GSSAPI fail as in a libzmq built without them."""
+    xpub = ctx.socket(zmq.XPUB)
+    router = ctx.socket(zmq.ROUTER)
+    for sock, option, value in [(xpub, zmq.XPUB_MANUAL_LAST_VALUE, 1),
+                                (router, zmq.SOCKS_PROXY, b"127.0.0.1:1080")]:
+        default = sock.getsockopt(option)
+        with pytest.raises(zmq.ZMQError, match="does not implement") as info:
+            sock.setsockopt(option, value)
+        assert info.value.errno == errno.EINVAL
+        sock.setsockopt(option, default)  # the default is what happens anyway
+        assert sock.getsockopt(option) == default
+    assert not zmq.has("curve")
+    for option, value in [(zmq.CURVE_SERVER, 1), (zmq.CURVE_SECRETKEY, b"x" * 32),
+                          (zmq.GSSAPI_SERVER, 1)]:
+        with pytest.raises(zmq.ZMQError, match="NULL and PLAIN only") as info:
+            router.setsockopt(option, value)
+        assert info.value.errno == errno.EINVAL
+    with pytest.raises(zmq.ZMQError):
+        router.getsockopt(zmq.CURVE_SERVER)
+    router.setsockopt(zmq.IPV4ONLY, 0)  # the older spelling of IPV6=1
+    assert router.getsockopt(zmq.IPV6) == 1 and router.getsockopt(zmq.IPV4ONLY) == 0
+    router.setsockopt(zmq.AFFINITY, 3)  # machine tuning: remembered
+    assert router.getsockopt(zmq.AFFINITY) == 3
+
+
+@pytest.mark.skipif(not hasattr(stdlib_socket, "TCP_KEEPIDLE"), reason="Linux keepalive knobs")
+def test_tcp_options_reach_the_connection(ctx: zmq.Context) -> None:
+    pull = ctx.socket(zmq.PULL)
+    push = ctx.socket(zmq.PUSH)
+    for sock in (pull, push):
+        sock.linger = 0
+        sock.rcvtimeo = sock.sndtimeo = 5000
+    push.setsockopt(zmq.TCP_KEEPALIVE, 1)
+    push.setsockopt(zmq.TCP_KEEPALIVE_IDLE, 42)
+    push.setsockopt(zmq.TCP_KEEPALIVE_INTVL, 6)
+    push.setsockopt(zmq.TCP_KEEPALIVE_CNT, 3)
+    push.setsockopt(zmq.TCP_MAXRT, 1500)
+    push.setsockopt(zmq.SNDBUF, 100_000)
+    assert push.getsockopt(zmq.TCP_MAXRT) == 1500
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push.connect(f"tcp://127.0.0.1:{port}")
+    push.send(b"x")
+    assert pull.recv() == b"x"
+    (engine,) = push._core.engines
+    sock = engine.transport.get_extra_info("socket")
+    tcp = stdlib_socket.IPPROTO_TCP
+    assert sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_KEEPALIVE) == 1
+    assert sock.getsockopt(tcp, stdlib_socket.TCP_KEEPIDLE) == 42
+    assert sock.getsockopt(tcp, stdlib_socket.TCP_KEEPINTVL) == 6
+    assert sock.getsockopt(tcp, stdlib_socket.TCP_KEEPCNT) == 3
+    assert sock.getsockopt(tcp, stdlib_socket.TCP_USER_TIMEOUT) == 1500
+    # Linux doubles SO_SNDBUF for its bookkeeping
+    assert sock.getsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_SNDBUF) == 200_000
+
+
+def test_probe_router_and_welcome_message_reach_pyzmq(ctx: zmq.Context) -> None:
+    import zmq as pyzmq
+
+    reference = pyzmq.Context()
+    try:
+        router = reference.socket(pyzmq.ROUTER)
+        sub = reference.socket(pyzmq.SUB)
+        for sock in (router, sub):
+            sock.linger = 0
+            sock.rcvtimeo = 5000
+        sub.subscribe(b"")
+        router_port = router.bind_to_random_port("tcp://127.0.0.1")
+        sub_port = sub.bind_to_random_port("tcp://127.0.0.1")
+        dealer = ctx.socket(zmq.DEALER)
+        dealer.linger = 0
+        dealer.routing_id = b"d"
+        dealer.probe_router = 1
+        dealer.connect(f"tcp://127.0.0.1:{router_port}")
+        assert router.recv_multipart() == [b"d", b""]
+        xpub = ctx.socket(zmq.XPUB)
+        xpub.linger = 0
+        xpub.setsockopt(zmq.XPUB_WELCOME_MSG, b"Welcome")
+        assert xpub.getsockopt(zmq.XPUB_WELCOME_MSG) == b"Welcome"
+        xpub.connect(f"tcp://127.0.0.1:{sub_port}")
+        assert sub.recv_multipart() == [b"Welcome"]
+        router.close()
+        sub.close()
+    finally:
+        reference.term()

@@ -182,3 +182,131 @@ def test_send_multipart_with_sndmore_leaves_the_message_open(
     a.send_multipart([b"3"], zmq.SNDMORE)
     a.send(b"4")
     assert b.recv_multipart() == [b"1", b"2", b"3", b"4"]
+
+
+def test_connect_routing_id_and_connect_timeout(zmq: ModuleType, ctx: Any) -> None:
+    """Not errors, but options whose effect shows: the peer of the next connect is
+    filed under CONNECT_ROUTING_ID (then the option is cleared), and CONNECT_TIMEOUT
+    gives up a connect that hangs (a listener with a full accept queue) and retries."""
+    import socket
+
+    dealer = ctx.socket(zmq.DEALER)
+    router = ctx.socket(zmq.ROUTER)
+    for sock in (dealer, router):
+        configure(sock)
+    port = dealer.bind_to_random_port("tcp://127.0.0.1")
+    router.setsockopt(zmq.CONNECT_ROUTING_ID, b"chosen")
+    router.connect(f"tcp://127.0.0.1:{port}")
+    dealer.send(b"ping")
+    assert router.recv_multipart() == [b"chosen", b"ping"]
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    filler = socket.create_connection(listener.getsockname())
+    try:
+        stalled = ctx.socket(zmq.DEALER)
+        configure(stalled)
+        stalled.setsockopt(zmq.CONNECT_TIMEOUT, 100)
+        assert stalled.getsockopt(zmq.CONNECT_TIMEOUT) == 100
+        monitor = stalled.get_monitor_socket(zmq.EVENT_CONNECT_RETRIED)
+        stalled.connect(f"tcp://127.0.0.1:{listener.getsockname()[1]}")
+        assert monitor.poll(5000), "no retry after the connect timed out"
+    finally:
+        filler.close()
+        listener.close()
+
+
+def test_xpub_nodrop_raises_again_and_invert_matching(zmq: ModuleType, ctx: Any) -> None:
+    """XPUB_NODROP: a subscriber at its HWM makes a NOBLOCK send fail with EAGAIN instead
+    of the message being dropped for it. INVERT_MATCHING: SUB "A" gets all but A."""
+    xpub = ctx.socket(zmq.XPUB)
+    sub = ctx.socket(zmq.SUB)
+    for sock in (xpub, sub):
+        configure(sock)
+    xpub.setsockopt(zmq.XPUB_NODROP, 1)
+    xpub.sndhwm = 2
+    xpub.sndbuf = sub.rcvbuf = 65536
+    sub.rcvhwm = 1
+    sub.subscribe(b"")
+    port = xpub.bind_to_random_port("tcp://127.0.0.1")
+    sub.connect(f"tcp://127.0.0.1:{port}")
+    assert xpub.recv() == b"\x01"
+    big = b"\xa5" * (256 * 1024)
+    for _ in range(1000):
+        try:
+            xpub.send(big, zmq.NOBLOCK)
+        except zmq.Again:
+            break
+    else:
+        raise AssertionError("XPUB_NODROP never pushed back")
+
+    pub = ctx.socket(zmq.PUB)
+    inverted = ctx.socket(zmq.SUB)
+    for sock in (pub, inverted):
+        configure(sock)
+        sock.setsockopt(zmq.INVERT_MATCHING, 1)
+    inverted.subscribe(b"A")
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    inverted.connect(f"tcp://127.0.0.1:{port}")
+    inverted.rcvtimeo = 50
+    for _ in range(200):  # until the subscription has arrived
+        pub.send(b"A-hidden")
+        pub.send(b"B-shown")
+        try:
+            assert inverted.recv() == b"B-shown"
+            break
+        except zmq.Again:
+            continue
+    else:
+        raise AssertionError("nothing got through an inverted subscription")
+
+
+def test_xpub_manual(zmq: ModuleType, ctx: Any) -> None:
+    """XPUB_MANUAL as libzmq 4.3.5 behaves (the same script on pyzmq and zmtp.zmq): every
+    subscription is reported and none applied until the application subscribes, on the
+    peer whose subscription it read last; a peer that leaves is reported as
+    unsubscriptions of everything it had asked for."""
+    xpub = ctx.socket(zmq.XPUB)
+    configure(xpub, 2000)
+    xpub.setsockopt(zmq.XPUB_MANUAL, 1)
+    port = xpub.bind_to_random_port("tcp://127.0.0.1")
+    s1, s2 = ctx.socket(zmq.SUB), ctx.socket(zmq.SUB)
+    for sub in (s1, s2):
+        configure(sub, 300)
+        sub.connect(f"tcp://127.0.0.1:{port}")
+
+    def recv_or_none(sock: Any) -> bytes | None:
+        try:
+            return bytes(sock.recv())
+        except zmq.Again:
+            return None
+
+    s1.subscribe(b"A")
+    s1.getsockopt(zmq.EVENTS)  # libzmq takes its new connection when poked
+    assert xpub.recv() == b"\x01A"
+    xpub.send(b"A1")
+    assert recv_or_none(s1) is None  # reported, not applied
+    xpub.setsockopt(zmq.SUBSCRIBE, b"A")
+    xpub.send(b"A2")
+    assert recv_or_none(s1) == b"A2"
+    s2.subscribe(b"A")
+    s2.getsockopt(zmq.EVENTS)
+    assert xpub.recv() == b"\x01A"  # a second subscriber to A is reported too
+    xpub.send(b"A3")
+    assert recv_or_none(s1) == b"A3"
+    assert recv_or_none(s2) is None
+    xpub.setsockopt(zmq.SUBSCRIBE, b"A")  # applies to s2, whose message came last
+    s2.subscribe(b"B")
+    s2.getsockopt(zmq.EVENTS)
+    assert xpub.recv() == b"\x01B"
+    xpub.setsockopt(zmq.SUBSCRIBE, b"B")
+    xpub.send(b"B1")
+    assert recv_or_none(s2) == b"B1"
+    s1.unsubscribe(b"A")
+    s1.getsockopt(zmq.EVENTS)
+    assert xpub.recv() == b"\x00A"
+    s2.close(linger=0)
+    assert sorted([xpub.recv(), xpub.recv()]) == [b"\x00A", b"\x00B"]
+    xpub.rcvtimeo = 200
+    assert recv_or_none(xpub) is None

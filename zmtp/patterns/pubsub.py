@@ -97,8 +97,13 @@ class Pub(Pattern):
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.topics = PublisherTopics()
+        self.pipes: set[Pipe] = set()  # every subscriber (invert_matching sends to the rest)
+
+    def attach(self, pipe: Pipe) -> None:
+        self.pipes.add(pipe)
 
     def detach(self, pipe: Pipe) -> None:
+        self.pipes.discard(pipe)
         self.topics.remove_pipe(pipe)
 
     def readable(self, pipe: Pipe) -> None:
@@ -119,7 +124,17 @@ class Pub(Pattern):
             # (bytearray, numpy): match on a bytes copy of the longest prefix needed.
             first = bytes(first[: max(self.topics.lengths, default=0)])
         peers = self.topics.match(first)
+        options = self.options
+        if options.invert_matching:  # to every subscriber whose topics do not match
+            peers = self.pipes.difference(peers) if peers else self.pipes
         if peers:
+            if options.xpub_nodrop:
+                # Block (or Again) while any matching subscriber is at its HWM, instead
+                # of dropping for it.
+                for pipe in peers:
+                    limit = pipe.out_limit
+                    if limit > 0 and not pipe.terminated and len(pipe.outq) >= limit:
+                        return False
             for pipe in peers:
                 if pipe.terminated:
                     continue
@@ -138,39 +153,89 @@ class Pub(Pattern):
 
 
 class XPub(Pub):
-    """PUB that also hands (un)subscriptions, and any other upstream message, to the app."""
+    """PUB that also hands (un)subscriptions, and any other upstream message, to the app.
+
+    With ``xpub_manual`` the peers' subscriptions are only reported (every one, and what a
+    departing peer had asked for as unsubscriptions); the application applies them with
+    ``subscribe``/``unsubscribe``, which act on the peer whose subscription message it
+    received last, as libzmq's ZMQ_XPUB_MANUAL."""
 
     can_recv = True
 
     def __init__(self, options: Options) -> None:
         super().__init__(options)
         self.pending: deque[Message] = deque()
+        self.pending_from: deque[Pipe | None] = deque()  # beside pending, for manual mode
+        self.last_pipe: Pipe | None = None
+        self.requested: dict[Pipe, set[bytes]] = {}  # manual mode: what each peer asked
+
+    def _report(self, message: Message, pipe: Pipe | None) -> None:
+        self.pending.append(message)
+        self.pending_from.append(pipe)
 
     def readable(self, pipe: Pipe) -> None:
         self.fq.readable(pipe)
 
+    def attach(self, pipe: Pipe) -> None:
+        super().attach(pipe)
+        welcome = self.options.xpub_welcome_msg
+        if welcome:
+            pipe.write([welcome])  # the subscriber filters it as any message
+
     def detach(self, pipe: Pipe) -> None:
-        for topic in self.topics.remove_pipe(pipe):
-            self.pending.append([b"\x00" + topic])
+        self.pipes.discard(pipe)
+        if self.last_pipe is pipe:
+            self.last_pipe = None
+        orphaned = self.topics.remove_pipe(pipe)
+        if self.options.xpub_manual:
+            orphaned = sorted(self.requested.pop(pipe, ()))
+        for topic in orphaned:
+            self._report([b"\x00" + topic], None)
 
     def peer_subscription(self, pipe: Pipe, topic: bytes, subscribe: bool) -> None:
-        verboser = self.options.xpub_verboser
-        verbose = self.options.xpub_verbose or verboser
+        options = self.options
+        if options.xpub_manual:
+            asked = self.requested.setdefault(pipe, set())
+            if subscribe:
+                asked.add(topic)
+            else:
+                asked.discard(topic)
+            self._report([(b"\x01" if subscribe else b"\x00") + topic], pipe)
+            return
+        verboser = options.xpub_verboser
+        verbose = options.xpub_verbose or verboser
         if subscribe:
             first = self.topics.add(pipe, topic)
             if first or verbose:
-                self.pending.append([b"\x01" + topic])
+                self._report([b"\x01" + topic], pipe)
         else:
             known = pipe in self.topics.by_topic.get(topic, ())
             last = self.topics.remove(pipe, topic)
             if last or (verboser and known):
-                self.pending.append([b"\x00" + topic])
+                self._report([b"\x00" + topic], pipe)
+
+    def subscribe(self, topic: bytes) -> None:
+        if not self.options.xpub_manual:
+            super().subscribe(topic)  # XPUB takes subscriptions only from its peers
+        pipe = self.last_pipe
+        if pipe is not None and not pipe.terminated:
+            self.topics.add(pipe, topic)
+
+    def unsubscribe(self, topic: bytes) -> None:
+        if not self.options.xpub_manual:
+            super().unsubscribe(topic)
+        pipe = self.last_pipe
+        if pipe is not None:
+            self.topics.remove(pipe, topic)
 
     def has_message(self) -> bool:
         return bool(self.pending) or self.fq.has_message()
 
     def recv(self) -> Message | None:
         if self.pending:
+            pipe = self.pending_from.popleft()
+            if pipe is not None:
+                self.last_pipe = pipe
             return self.pending.popleft()
         return self.fq.recv_message()
 
@@ -270,14 +335,15 @@ class Sub(XSub):
 
     def recv(self) -> Message | None:
         recv = self.fq.recv_message
-        if b"" in self.topics.counts:  # subscribed to everything: nothing to filter
+        invert = self.options.invert_matching
+        if not invert and b"" in self.topics.counts:  # everything: nothing to filter
             return recv()
         matches = self.topics.matches
         while True:
             message = recv()
             if message is None:
                 return None
-            if matches(message[0]):
+            if matches(message[0]) is not invert:
                 return message
 
     def has_message(self) -> bool:

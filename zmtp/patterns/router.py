@@ -23,6 +23,10 @@ class Router(Pattern):
         #: Pipes a handover displaced; the socket closes their connections.
         self.displaced: list[Pipe] = []
 
+    def attach(self, pipe: Pipe) -> None:
+        if self.options.probe_router:
+            pipe.write([b""])  # libzmq's probe: one empty frame, first on the connection
+
     def pipe_ready(self, pipe: Pipe) -> bool:
         old_id = pipe.user_data
         if isinstance(old_id, bytes) and self.by_id.get(old_id) is pipe:

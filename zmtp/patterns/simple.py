@@ -56,6 +56,11 @@ class Dealer(Push):
     can_recv = True
     recv_is_fair_queue = True
 
+    def attach(self, pipe: Pipe) -> None:
+        super().attach(pipe)
+        if self.options.probe_router:
+            pipe.write([b""])  # libzmq's probe: one empty frame, first on the connection
+
     def recv(self) -> Message | None:
         return self.fq.recv_message()
 

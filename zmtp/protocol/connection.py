@@ -89,6 +89,7 @@ class Connection:
         "_peer_routing_id",
         "_peer_socket_type",
         "_peer_version",
+        "_pong_queued",
         "_routing_id",
         "_subs_as_commands",
         "maxmsgsize",
@@ -137,6 +138,8 @@ class Connection:
         self._peer_routing_id = b""
         self._peer_metadata: dict[str, bytes] = {}
         self._subs_as_commands = False
+        #: A PONG is queued and not yet taken by data_to_send() (see _on_command).
+        self._pong_queued = False
 
     def __repr__(self) -> str:
         state = (
@@ -379,7 +382,11 @@ class Connection:
         if self._handshake_complete:
             if name == PING:
                 ttl, context = parse_ping(data)
-                self._encoder.command(encode_pong(context))
+                # At most one PONG waits to be sent, as in libzmq: a peer that floods
+                # PINGs and never reads cannot make us queue PONGs without bound.
+                if not self._pong_queued:
+                    self._encoder.command(encode_pong(context))
+                    self._pong_queued = True
                 events.append(Ping(ttl, context))
             elif name == PONG:
                 events.append(Pong(data))
@@ -431,6 +438,7 @@ class Connection:
     # -- output -----------------------------------------------------------------------
 
     def data_to_send(self) -> list[bytes | bytearray | memoryview]:
+        self._pong_queued = False
         return self._encoder.drain()
 
     def _check_send(self) -> None:

@@ -66,6 +66,13 @@ _OPTS: dict[int, tuple[str, str]] = {
     SocketOption.CONFLATE: ("conflate", "bool"),
     SocketOption.XPUB_VERBOSE: ("xpub_verbose", "bool"),
     SocketOption.XPUB_VERBOSER: ("xpub_verboser", "bool"),
+    SocketOption.XPUB_WELCOME_MSG: ("xpub_welcome_msg", "bytes"),
+    SocketOption.PROBE_ROUTER: ("probe_router", "bool"),
+    SocketOption.XPUB_NODROP: ("xpub_nodrop", "bool"),
+    SocketOption.XPUB_MANUAL: ("xpub_manual", "bool"),
+    SocketOption.INVERT_MATCHING: ("invert_matching", "bool"),
+    SocketOption.CONNECT_ROUTING_ID: ("connect_routing_id", "bytes"),
+    SocketOption.CONNECT_TIMEOUT: ("connect_timeout", "ms"),
     SocketOption.REQ_RELAXED: ("req_relaxed", "bool"),
     SocketOption.REQ_CORRELATE: ("req_correlate", "bool"),
     SocketOption.PLAIN_SERVER: ("plain_server", "bool"),
@@ -73,45 +80,68 @@ _OPTS: dict[int, tuple[str, str]] = {
     SocketOption.PLAIN_PASSWORD: ("plain_password", "str"),
     SocketOption.IPV6: ("ipv6", "bool"),
     SocketOption.TCP_KEEPALIVE: ("tcp_keepalive", "int"),
+    SocketOption.TCP_KEEPALIVE_CNT: ("tcp_keepalive_cnt", "int"),
+    SocketOption.TCP_KEEPALIVE_IDLE: ("tcp_keepalive_idle", "int"),
+    SocketOption.TCP_KEEPALIVE_INTVL: ("tcp_keepalive_intvl", "int"),
+    SocketOption.TCP_MAXRT: ("tcp_maxrt", "ms"),
+    SocketOption.TOS: ("tos", "int"),
     SocketOption.SNDBUF: ("sndbuf", "int"),
     SocketOption.RCVBUF: ("rcvbuf", "int"),
     SocketOption.BACKLOG: ("backlog", "int"),
 }
 
-# Accepted and remembered, without effect here (libzmq defaults as the initial values).
+# Accepted and remembered, without effect here: they tune transports zmtp.zmq does not
+# have (pgm, norm, vmci, ws) or the machine (affinity, Windows fast path), or name a ZAP
+# domain, which matters only to a ZAP handler (there is none, as in a libzmq process
+# without one).  libzmq's defaults are the initial values.
 _PASSIVE_DEFAULTS: dict[int, Any] = {
     SocketOption.AFFINITY: 0,
     SocketOption.RATE: 100,
     SocketOption.RECOVERY_IVL: 10000,
     SocketOption.MULTICAST_HOPS: 1,
-    SocketOption.TCP_KEEPALIVE_CNT: -1,
-    SocketOption.TCP_KEEPALIVE_IDLE: -1,
-    SocketOption.TCP_KEEPALIVE_INTVL: -1,
-    SocketOption.IPV4ONLY: 1,
-    SocketOption.TOS: 0,
-    SocketOption.XPUB_NODROP: 0,
-    SocketOption.XPUB_MANUAL: 0,
-    SocketOption.XPUB_WELCOME_MSG: b"",
-    SocketOption.STREAM_NOTIFY: 1,
-    SocketOption.INVERT_MATCHING: 0,
-    SocketOption.CONNECT_TIMEOUT: 0,
-    SocketOption.TCP_MAXRT: 0,
     SocketOption.MULTICAST_MAXTPDU: 1500,
     SocketOption.ZAP_DOMAIN: b"",
-    SocketOption.PROBE_ROUTER: 0,
-    SocketOption.CONNECT_ROUTING_ID: b"",
+    SocketOption.ZAP_ENFORCE_DOMAIN: 0,
+    SocketOption.LOOPBACK_FASTPATH: 0,
+}
+
+# Options whose behaviour zmtp.zmq does not have: reading gives libzmq's default, setting
+# that default is accepted, anything else is refused (EINVAL, with the reason) rather than
+# silently doing something else than the program asked for.
+_UNSUPPORTED_DEFAULTS: dict[int, Any] = {
+    SocketOption.STREAM_NOTIFY: 1,
     SocketOption.TCP_ACCEPT_FILTER: b"",
     SocketOption.SOCKS_PROXY: b"",
     SocketOption.ROUTER_RAW: 0,
     SocketOption.BINDTODEVICE: b"",
     SocketOption.USE_FD: -1,
-    SocketOption.ZAP_ENFORCE_DOMAIN: 0,
-    SocketOption.LOOPBACK_FASTPATH: 0,
-    SocketOption.GSSAPI_SERVER: 0,
-    SocketOption.CURVE_SERVER: 0,
+    SocketOption.SOCKS_USERNAME: b"",
+    SocketOption.SOCKS_PASSWORD: b"",
+    SocketOption.IPC_FILTER_GID: 0,
+    SocketOption.IPC_FILTER_PID: 0,
+    SocketOption.IPC_FILTER_UID: 0,
+    SocketOption.ONLY_FIRST_SUBSCRIBE: 0,
+    SocketOption.XSUB_VERBOSE_UNSUBSCRIBE: 0,
+    SocketOption.XPUB_MANUAL_LAST_VALUE: 0,
+    SocketOption.ROUTER_NOTIFY: 0,
+    SocketOption.RECONNECT_STOP: 0,
+    SocketOption.METADATA: b"",
+    SocketOption.HELLO_MSG: b"",
+    SocketOption.DISCONNECT_MSG: b"",
+    SocketOption.HICCUP_MSG: b"",
 }
 
+# CURVE and GSSAPI: refused, set or read, as by a libzmq built without them
+# (``zmq.has("curve")`` is False).
+_NO_MECHANISM_PREFIXES = ("CURVE_", "GSSAPI_")
+
 _SOCKET_OPTION_NAMES = {name for name in SocketOption.__members__}
+
+
+def _no_mechanism(option_name: str) -> ZMQError:
+    mechanism = option_name.split("_", 1)[0].lower()
+    return ZMQError(Errno.EINVAL, f"{option_name}: zmtp.zmq has no {mechanism.upper()} "
+                    f"mechanism (zmq.has({mechanism!r}) is False); NULL and PLAIN only")
 
 
 def translate_error(exc: BaseException) -> BaseException:
@@ -394,6 +424,16 @@ class Socket:
                 optval = bytes(optval)
             elif not isinstance(optval, int):
                 raise TypeError(f"{known.name} takes an int, not {type(optval).__name__}")
+            if known.name.startswith(_NO_MECHANISM_PREFIXES):
+                raise _no_mechanism(known.name)
+            if option == SocketOption.IPV4ONLY:  # libzmq's older, inverted IPV6
+                self.setsockopt(SocketOption.IPV6, 0 if optval else 1)
+                return
+            if option in _UNSUPPORTED_DEFAULTS:
+                if optval != _UNSUPPORTED_DEFAULTS[option]:
+                    raise ZMQError(Errno.EINVAL, f"zmtp.zmq does not implement {known.name}; "
+                                   "only its default value can be set")
+                return
             self._passive[option] = optval  # accepted, without effect here
             return
         name, kind = spec
@@ -467,9 +507,15 @@ class Socket:
         if spec is None:
             if option in self._passive:
                 return self._passive[option]
+            if option in _UNSUPPORTED_DEFAULTS:
+                return _UNSUPPORTED_DEFAULTS[option]
+            if option == SocketOption.IPV4ONLY:
+                return 0 if core.options.ipv6 else 1
             known = _known_option(option)
             if known is None or option in (SocketOption.SUBSCRIBE, SocketOption.UNSUBSCRIBE):
                 raise ZMQError(Errno.EINVAL)
+            if known.name.startswith(_NO_MECHANISM_PREFIXES):
+                raise _no_mechanism(known.name)
             return b"" if known._opt_type == _OptType.bytes else 0
         name, kind = spec
         value = core.options.get(name)

@@ -103,6 +103,7 @@ class _Connecter:
         self.task: asyncio.Task[Any] | None = None
         self.closed = False
         self.delay = 0.0
+        self.assigned_routing_id = b""  # connect_routing_id when connect() was called
 
 
 def _ignore_pipe(pipe: Pipe) -> None:
@@ -460,7 +461,10 @@ class SocketCore:
             else:
                 pipe = self._new_pipe(engine.endpoint, connecter is not None)
                 self.pattern.attach(pipe)
-            pipe.routing_id = event.peer_routing_id
+            if connecter is not None and connecter.assigned_routing_id:
+                pipe.routing_id = connecter.assigned_routing_id
+            else:
+                pipe.routing_id = event.peer_routing_id
             pipe.peer_socket_type = event.peer_socket_type
             engine.wire(pipe)
             if not self._peer_ready(pipe):
@@ -620,7 +624,7 @@ class SocketCore:
             except OSError:
                 pass
         for engine in list(binding.engines):
-            engine.close("unbound")
+            engine.close("unbound", abort=self.options.linger == 0)
 
     # -- connect / disconnect ------------------------------------------------------------
 
@@ -638,6 +642,9 @@ class SocketCore:
             connecter = _Connecter(endpoint, parsed)
             self.connecters[endpoint] = connecter
             self.last_endpoint = endpoint
+            if self.options.connect_routing_id:
+                connecter.assigned_routing_id = self.options.connect_routing_id
+                self.options.connect_routing_id = b""  # for this connect only, as libzmq
             if parsed.transport == "inproc":
                 self._inproc_connect(connecter)
                 return
@@ -679,7 +686,17 @@ class SocketCore:
             if parsed.transport == "tcp":
                 family = (stdlib_socket.AF_UNSPEC if self.options.ipv6 or ":" in parsed.host
                           else stdlib_socket.AF_INET)
-                await loop.create_connection(factory, parsed.host, parsed.port, family=family)
+                connecting = loop.create_connection(factory, parsed.host, parsed.port,
+                                                    family=family)
+                timeout = self.options.connect_timeout
+                if timeout > 0:
+                    try:
+                        await asyncio.wait_for(connecting, timeout)
+                    except asyncio.TimeoutError:  # not an OSError before Python 3.11
+                        raise TimeoutError(errno_mod.ETIMEDOUT,
+                                           "connect timed out (connect_timeout)") from None
+                else:
+                    await connecting
             else:
                 path = parsed.path
                 address = "\x00" + path[1:] if path.startswith("@") else path
@@ -744,6 +761,7 @@ class SocketCore:
         binder = registry.bound.get(name)
         pair = inproc.open_pair(self, connecter.endpoint, binder)
         c_pipe = pair[0]
+        c_pipe.assigned_routing_id = connecter.assigned_routing_id
         connecter.inproc_pipe = c_pipe
         self._install(c_pipe)
         self.pattern.attach(c_pipe)

@@ -15,6 +15,7 @@ the pipe up to its HWM and the sender then blocks (or drops), as in libzmq.
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import threading
@@ -36,7 +37,8 @@ from ...protocol import (
 )
 from ...protocol import Message as MessageEvent
 from ...protocol.frames import FrameEncoder
-from .events import EV
+from ...transport import configure_stream_socket
+from .events import EV, handshake_failure
 
 if TYPE_CHECKING:
     from .core import SocketCore, _Binding, _Connecter
@@ -54,6 +56,9 @@ _DIRECT = True
 DIRECT_GAP = 50e-6
 _clock = time.perf_counter
 _TAKE_BATCH = 1024
+#: Seconds a connection closed for a failure may take to write what it holds (the ERROR
+#: command telling the peer why) before it is aborted.
+FAIL_GRACE = 1.0
 
 
 class StreamEngine(asyncio.BufferedProtocol):
@@ -116,6 +121,11 @@ class StreamEngine(asyncio.BufferedProtocol):
             self.peer = self.endpoint
         sock = transport.get_extra_info("socket")
         self.fd = sock.fileno() if sock is not None else -1
+        if sock is not None:
+            try:
+                configure_stream_socket(sock, self.options)
+            except OSError as exc:  # an option the system refuses: as libzmq, go on
+                log.debug("zmtp.zmq: socket options on %s: %s", self.peer, exc)
         self._loop_tid = self.core.driver.thread_id
         if not self.core.engine_started(self):
             self.close("socket closed", abort=True)
@@ -143,17 +153,29 @@ class StreamEngine(asyncio.BufferedProtocol):
                 events = conn.receive_data(self._buf[:nbytes])
         except ProtocolError as exc:
             self._on_events(exc.events)
-            self._fail(f"protocol error: {exc}", EV.HANDSHAKE_FAILED_PROTOCOL)
+            if self.closed or (self.transport is not None and self.transport.is_closing()):
+                return
+            self._fail(f"protocol error: {exc}", *handshake_failure(str(exc)))
             return
         self._last_recv = self.loop.time()
         self._unanswered_since = None
         if events:
             self._on_events(events)
-        if conn.has_data_to_send:
+        if conn.has_data_to_send and not self._write_paused:
+            # (While the transport is over its high-water mark what reading produced,
+            # a PONG, stays in the core, one at most; resume_writing sends it.)
             self._write_out()
 
     def eof_received(self) -> bool | None:
-        return None  # let the transport close; connection_lost reports it
+        """The peer closed its side.  asyncio then closes ours after writing what we
+        hold; a peer that half-closed and reads nothing gets FAIL_GRACE for that, as
+        after a failure (libzmq drops it at once), not for ever."""
+        if not self.close_reason:
+            self._peer_gone(None)
+        transport = self.transport
+        if transport is not None and transport.get_write_buffer_size():
+            self.loop.call_later(FAIL_GRACE, self._abort_late)
+        return None
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.closed and self.transport is None:
@@ -166,11 +188,22 @@ class StreamEngine(asyncio.BufferedProtocol):
             if timer is not None:
                 timer.cancel()
         self._hs_timer = self._hb_timer = None
-        reason = self.close_reason or (
-            f"connection lost: {exc}" if exc is not None else "closed by peer"
-        )
-        self.close_reason = reason
+        if not self.close_reason:
+            self._peer_gone(exc)
         self.core.engine_stopped(self)
+
+    def _peer_gone(self, exc: Exception | None) -> None:
+        """The peer went away (we did not close): say so, as the trio engine does, and,
+        in the handshake, report it as libzmq does: HANDSHAKE_FAILED_NO_DETAIL with the
+        errno (EPIPE for an orderly close, libzmq's value for EOF)."""
+        reason = f"connection lost: {exc}" if exc is not None else "closed by peer"
+        self.close_reason = reason
+        level = logging.DEBUG if exc is None else logging.INFO
+        log.log(level, "zmtp.zmq: connection %s (%s) closed: %s", self.peer,
+                self.endpoint, reason)
+        if self.pipe is None and self.fd >= 0:
+            code = getattr(exc, "errno", None) or errno.EPIPE
+            self.core.emit(EV.HANDSHAKE_FAILED_NO_DETAIL, self.endpoint, code)
 
     def pause_writing(self) -> None:
         self._write_paused = True
@@ -201,11 +234,11 @@ class StreamEngine(asyncio.BufferedProtocol):
                     self._flush()
                     return
                 if isinstance(event, PeerError):
-                    self._fail(f"peer sent ERROR during handshake: {event.reason}",
-                               EV.HANDSHAKE_FAILED_PROTOCOL)
+                    reason = f"peer sent ERROR during handshake: {event.reason}"
+                    self._fail(reason, *handshake_failure(reason))
                     return
                 if isinstance(event, Closed):
-                    self.close("peer closed during the handshake")
+                    self.close("peer closed during the handshake", grace=FAIL_GRACE)
                     return
             return
         self._deliver(events)
@@ -233,9 +266,9 @@ class StreamEngine(asyncio.BufferedProtocol):
                     if event.ttl > 0:
                         self.loop.call_soon(self._start_heartbeats)
                 elif isinstance(event, Closed):
-                    self.loop.call_soon(self.close, "closed by peer")
+                    self.loop.call_soon(self._close_failed, "closed by peer")
                 elif isinstance(event, PeerError):
-                    self.loop.call_soon(self.close, f"peer sent ERROR: {event.reason}")
+                    self.loop.call_soon(self._close_failed, f"peer sent ERROR: {event.reason}")
             if batch:
                 pipe.deliver(batch)
             if pipe.in_full() and not self._read_paused and self.transport is not None:
@@ -380,7 +413,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                 conn.send_messages(messages)
             except (ProtocolError, RuntimeError, ValueError) as exc:
                 self._writing = False
-                self.close(f"cannot send: {exc}")
+                self.close(f"cannot send: {exc}", grace=FAIL_GRACE)
                 return
             self._write_out()
         self._write_out()
@@ -428,7 +461,8 @@ class StreamEngine(asyncio.BufferedProtocol):
     def _handshake_timeout(self) -> None:
         self._hs_timer = None
         if self.pipe is None and not self.closed:
-            self._fail("handshake timed out (handshake_ivl)", EV.HANDSHAKE_FAILED_NO_DETAIL)
+            self._fail("handshake timed out (handshake_ivl)", EV.HANDSHAKE_FAILED_NO_DETAIL,
+                       errno.EAGAIN)  # libzmq's value for its handshake timer
 
     def _start_heartbeats(self) -> None:
         if self._hb_timer is None and not self.closed:
@@ -454,11 +488,14 @@ class StreamEngine(asyncio.BufferedProtocol):
             self._next_ping = now + interval
         since = self._unanswered_since
         if interval > 0 and timeout > 0 and since is not None and now - since >= timeout:
-            self.close(f"heartbeat timed out: nothing received for {now - since:.3f} s")
+            # A dead peer reads nothing: what we hold for it is dropped (as libzmq does).
+            self.close(f"heartbeat timed out: nothing received for {now - since:.3f} s",
+                       abort=True)
             return
         ttl = self._peer_ttl
         if ttl > 0 and now - self._last_recv > ttl:
-            self.close(f"peer's heartbeat TTL of {ttl:.1f} s expired without traffic")
+            self.close(f"peer's heartbeat TTL of {ttl:.1f} s expired without traffic",
+                       abort=True)
             return
         ticks = [value for value in (interval, timeout, ttl) if value > 0]
         step = min(ticks) / 4 if ticks else 1.0
@@ -466,16 +503,16 @@ class StreamEngine(asyncio.BufferedProtocol):
 
     # -- closing ---------------------------------------------------------------------------
 
-    def _fail(self, reason: str, event: int) -> None:
-        if self.pipe is None:
-            self.core.emit(event, self.endpoint, 0)
+    def _fail(self, reason: str, event: int, value: int = 0) -> None:
+        if self.pipe is None and not self.close_reason:
+            self.core.emit(event, self.endpoint, value)
         try:
             buffers = self.conn.data_to_send()  # an ERROR command the core queued
             if buffers and self.transport is not None:
                 self.transport.writelines(buffers)
         except (ProtocolError, RuntimeError):
             pass
-        self.close(reason)
+        self.close(reason, grace=FAIL_GRACE)
 
     def abandon(self) -> None:
         """Our loop was closed under us: close the socket ourselves and report the
@@ -491,11 +528,30 @@ class StreamEngine(asyncio.BufferedProtocol):
         self.close_reason = self.close_reason or "event loop closed"
         self.connection_lost(None)
 
-    def close(self, reason: str = "closed locally", *, abort: bool = False) -> None:
+    def _close_failed(self, reason: str) -> None:
+        self.close(reason, grace=FAIL_GRACE)
+
+    def _abort_late(self) -> None:
+        transport = self.transport
+        if transport is not None:
+            transport.abort()
+
+    def close(self, reason: str = "closed locally", *, abort: bool = False,
+              grace: float | None = None) -> None:
+        """Close; with ``abort`` at once, else after writing what is queued, waiting at
+        most ``grace`` seconds for the peer to take it when given (failure closes: a
+        hostile or dead peer that never reads must not hold the connection forever)."""
         if not self.close_reason:
             self.close_reason = reason
         transport = self.transport
-        if transport is None or transport.is_closing():
+        if transport is None:
+            return
+        if transport.is_closing():
+            # Already closing gracefully (unbound, or failed), waiting to flush what it
+            # holds: an abort (linger over, or 0) must not wait for a peer that may
+            # never read (the socket's shutdown, and so term(), would wait forever).
+            if abort:
+                transport.abort()
             return
         with self.lock:
             self._drop_raw_fd()  # no direct write may race the close
@@ -509,6 +565,8 @@ class StreamEngine(asyncio.BufferedProtocol):
             transport.abort()
         else:
             transport.close()
+            if grace is not None and transport.get_write_buffer_size():
+                self.loop.call_later(grace, self._abort_late)
 
 
 
