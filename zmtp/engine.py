@@ -21,6 +21,7 @@ import logging
 import socket as stdlib_socket
 from collections.abc import Callable, Sequence
 from time import perf_counter
+from typing import cast
 
 import trio
 
@@ -289,6 +290,7 @@ class Engine:
     def _start_watchdog(self) -> None:
         if not self._watchdog_running and self._nursery is not None:
             self._watchdog_running = True
+            self._last_recv = trio.current_time()
             self._nursery.start_soon(self._watchdog)
 
     async def _handshake(self) -> Sequence[object]:
@@ -338,7 +340,8 @@ class Engine:
                 if batch:
                     batch.extend(event.messages)
                 else:
-                    batch = event.messages  # a fresh list nobody else holds
+                    # a fresh list nobody else holds (of tuples: see MessageBatch)
+                    batch = cast("list[Message]", event.messages)
                 continue
             if type(event) is MessageEvent:
                 batch.append(event.frames)
@@ -388,8 +391,9 @@ class Engine:
                 full_reads = 0
                 await _wait_readable(sock)
                 continue
-            self._last_recv = trio.current_time()
-            self._unanswered_since = None
+            if self._watchdog_running:  # the clock only matters to heartbeats
+                self._last_recv = trio.current_time()
+                self._unanswered_since = None
             if not self._deliver(events):
                 return
             if pipe.in_full():

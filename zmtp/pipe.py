@@ -21,7 +21,10 @@ if TYPE_CHECKING:
 
 __all__ = ["Message", "Pipe"]
 
-Message = list[bytes]
+#: One whole message: its frames.  The trio engine delivers tuples (untracked by the
+#: GC once a collection has seen them, however many are queued); senders and other
+#: drivers queue lists.  Patterns accept both; the socket API always returns lists.
+Message = list[bytes] | tuple[bytes, ...]
 
 
 def _nothing() -> None:

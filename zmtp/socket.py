@@ -33,7 +33,7 @@ from .errors import Again, EndpointError, SocketClosed
 from .monitor import EventKind, EventSink, SocketEvent
 from .options import OPTIONS, Options
 from .patterns import StateError, make_pattern
-from .pipe import Pipe
+from .pipe import Message, Pipe
 from .protocol import HandshakeComplete
 from .protocol.sockettypes import SocketType, is_compatible
 from .transport import Listener, configure_stream_socket, open_listener, open_stream
@@ -660,7 +660,8 @@ class Socket:
         # that can be queued is queued without a task switch (see _tick).
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket is closed")
-        message = [data if type(data) is bytes else _frame(data)]
+        # A tuple: queued messages then cost the GC nothing (see MessageBatch).
+        message = (data if type(data) is bytes else _frame(data),)
         if not next(self._ticks) & _TICK_MASK:
             await self._tick()
         if not self._pattern_send(message):
@@ -685,7 +686,7 @@ class Socket:
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket was closed")
 
-    async def _send_wait(self, message: list[bytes]) -> None:
+    async def _send_wait(self, message: Message) -> None:
         timeout = self._options.sndtimeo
         if timeout < 0:
             await self._send_park(message)
@@ -695,7 +696,7 @@ class Socket:
             return
         raise Again(f"send timed out after {timeout} s (sndtimeo): no peer could take it")
 
-    async def _send_park(self, message: list[bytes]) -> None:
+    async def _send_park(self, message: Message) -> None:
         while True:
             await self._send_lot.park()
             if self._closed:
@@ -725,11 +726,12 @@ class Socket:
         if not next(self._ticks) & _TICK_MASK:
             await self._tick()
         message = self._pattern_recv()
-        if message is not None:
-            return message
-        return await self._recv_wait()
+        if message is None:
+            message = await self._recv_wait()
+        # Connections queue tuples (see MessageBatch); the API hands out lists.
+        return message if type(message) is list else list(message)
 
-    async def _recv_wait(self) -> list[bytes]:
+    async def _recv_wait(self) -> Message:
         timeout = self._options.rcvtimeo
         if timeout < 0:  # no cancel scope to enter and leave: this is the latency path
             return await self._recv_park()
@@ -737,7 +739,7 @@ class Socket:
             return await self._recv_park()
         raise Again(f"recv timed out after {timeout} s (rcvtimeo): nothing arrived")
 
-    async def _recv_park(self) -> list[bytes]:
+    async def _recv_park(self) -> Message:
         park = self._recv_lot.park
         while True:
             await park()
@@ -764,10 +766,15 @@ class Socket:
         message = self._pattern_recv()
         if message is None:
             raise Again("no message is waiting")
-        return message
+        return message if type(message) is list else list(message)
 
     def recv_nowait(self) -> bytes:
-        return self.recv_multipart_nowait()[0]
+        if self._closed:
+            raise SocketClosed(f"the {self._type.name} socket is closed")
+        message = self._pattern_recv()
+        if message is None:
+            raise Again("no message is waiting")
+        return message[0]
 
     # -- subscriptions -------------------------------------------------------------------
 

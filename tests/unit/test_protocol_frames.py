@@ -186,6 +186,41 @@ def test_large_frame_via_feed_in_small_pieces() -> None:
     assert dec.buffered == 0
 
 
+@pytest.mark.parametrize("size", [LARGE_FRAME, 300_000, (1 << 20) + 12_345, 3 << 20])
+def test_large_frames_are_plain_bytes(size: int) -> None:
+    """Received in place (no copy at the end) yet a real, hashable, immutable ``bytes``,
+    also when the body outgrows the first allocation (above 1 MiB)."""
+    body = bytes(range(251)) * (size // 251) + b"t" * (size % 251)
+    wire = encode([body]) + encode([body[::-1]])
+    dec = FrameDecoder(batch=True)
+    events: list[Event] = []
+    pos = 4096
+    dec.feed(wire[:pos], events)
+    while (view := dec.pending_buffer()) is not None:
+        n = min(len(view), 200_000)
+        view[:n] = wire[pos : pos + n]
+        pos += n
+        dec.buffer_filled(n, events)
+    dec.feed(wire[pos:], events)
+    frames = [m[0] for e in events for m in e.messages]  # type: ignore[attr-defined]
+    assert [type(f) for f in frames] == [bytes, bytes]
+    assert frames == [body, body[::-1]]
+    assert hash(frames[0]) == hash(bytes(bytearray(body)))
+    assert {frames[0]: 1}[body] == 1
+    assert dec.buffered == 0 and dec.allocated == 0
+
+
+def test_fresh_bytes_refuses_shared_singletons() -> None:
+    fresh = frames_module._fresh_bytes
+    if fresh is None:
+        pytest.skip("no ctypes.pythonapi here: large bodies are copied instead")
+    with pytest.raises(ValueError):
+        fresh(1)
+    obj, view = fresh(5)
+    view[:] = b"hello"
+    assert obj == b"hello" and len(view) == 5
+
+
 # -- encoder -------------------------------------------------------------------------------
 
 def test_encoder_zero_copy() -> None:
@@ -283,7 +318,8 @@ def _flatten(events: list[Event]) -> list[Event]:
     for event in events:
         if isinstance(event, MessageBatch):
             assert event.messages, "an empty MessageBatch is never reported"
-            flat.extend(Message(frames) for frames in event.messages)
+            assert all(type(frames) is tuple for frames in event.messages)
+            flat.extend(Message(list(frames)) for frames in event.messages)
         else:
             flat.append(event)
     return flat
@@ -295,14 +331,14 @@ def test_batch_mode_keeps_order_around_other_events() -> None:
     events, commands = decode(wire, subscriptions=True, batch=True)
     assert commands == [b"PING"]
     assert events == [
-        MessageBatch([[b"m1"], [b"m2", b"more"]]),
+        MessageBatch([(b"m1",), (b"m2", b"more")]),  # tuples: see MessageBatch
         Subscribe(b"abc"),
-        MessageBatch([[b"m3"]]),  # a command ends a batch: its handler may add events
-        MessageBatch([[b"m4"], [b"\x00x", b"y"]]),
+        MessageBatch([(b"m3",)]),  # a command ends a batch: its handler may add events
+        MessageBatch([(b"m4",), (b"\x00x", b"y")]),
         Cancel(b""),
     ]
     events, _ = decode(encode(*([[b"x"]] * 5)), batch=True)
-    assert events == [MessageBatch([[b"x"]] * 5)]
+    assert events == [MessageBatch([(b"x",)] * 5)]
 
 
 @settings(max_examples=150, deadline=None)
@@ -336,8 +372,8 @@ def test_batch_mode_through_connection_and_errors() -> None:
     assert b.handshake_complete
     a.send_messages([[b"one"], [b"two", b""]])
     wire = b"".join(bytes(c) for c in a.data_to_send())
-    assert b.receive_data(wire) == [MessageBatch([[b"one"], [b"two", b""]])]
+    assert b.receive_data(wire) == [MessageBatch([(b"one",), (b"two", b"")])]
     # Messages parsed before a violation travel with the ProtocolError, batched too.
     with pytest.raises(ProtocolError) as info:
         b.receive_data(wire + b"\xff\x00")
-    assert info.value.events == [MessageBatch([[b"one"], [b"two", b""]])]
+    assert info.value.events == [MessageBatch([(b"one",), (b"two", b"")])]

@@ -92,10 +92,9 @@ class FairQueue:
     def discard(self, pipe: Pipe) -> None:
         """Forget a pipe and everything it still holds (REQ drops unsolicited replies)."""
         pipe.discard_inbound()
-        try:
-            self.active.remove(pipe)
-        except ValueError:
-            pass
+        active = self.active
+        if pipe in active:  # not remove() and catch: its ValueError formats the pipe's repr
+            active.remove(pipe)
 
 
 class LoadBalancer:

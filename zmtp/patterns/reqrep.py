@@ -125,7 +125,7 @@ class Rep(Dealer):
             raise StateError("REP must receive a request before sending a reply")
         pipe = self.reply_pipe
         if pipe is not None and not pipe.terminated and pipe.has_room():
-            pipe.write(self.envelope + list(message))
+            pipe.write([*self.envelope, *message])
         self.envelope = None
         self.reply_pipe = None
         return True

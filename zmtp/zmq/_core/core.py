@@ -280,13 +280,13 @@ class SocketCore:
             self._check()
             return self.pattern.send(message)
 
-    def recv(self, block: bool = True, timeout: float = -1.0) -> Message:
+    def recv(self, block: bool = True, timeout: float = -1.0) -> list[bytes]:
         with self.lock:
             self._check()
             self.received = True
             message = self.pattern.recv()
             if message is not None:
-                return message
+                return message if type(message) is list else list(message)
             if not block or timeout == 0:
                 raise Again("no message is waiting")
             deadline = None if timeout < 0 else time.monotonic() + timeout
@@ -303,12 +303,12 @@ class SocketCore:
                     self._check()
                     message = self.pattern.recv()
                     if message is not None:
-                        return message
+                        return message if type(message) is list else list(message)
             finally:
                 self.recv_waiters -= 1
 
-    def recv_batch(self, into: deque[Message], block: bool = True,
-                   timeout: float = -1.0) -> Message:
+    def recv_batch(self, into: deque[list[bytes]], block: bool = True,
+                   timeout: float = -1.0) -> list[bytes]:
         """Like ``recv``, and also move up to ``RECV_BATCH`` more waiting messages into
         ``into``, under the same lock: the face hands them out without locking again.
         Only for patterns where taking a message early changes nothing (see
@@ -323,13 +323,14 @@ class SocketCore:
                 more = recv()
                 if more is None:
                     break
-                append(more)
+                append(more if type(more) is list else list(more))
             return message
 
-    def try_recv(self) -> Message | None:
+    def try_recv(self) -> list[bytes] | None:
         with self.lock:
             self._check()
-            return self.pattern.recv()
+            message = self.pattern.recv()
+            return message if message is None or type(message) is list else list(message)
 
     def wait_events(self, mask: int, timeout: float) -> int:
         """Block until one of ``mask``'s bits is ready, or ``timeout`` s (-1: forever)."""
