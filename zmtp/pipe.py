@@ -155,15 +155,26 @@ class Pipe:
         if was_empty and inq:
             self.on_readable(self)
 
-    def take(self, max_messages: int = 1024) -> list[Message]:
-        """Take up to ``max_messages`` queued outgoing messages for the writer.
+    def take(self, max_messages: int = 1024, max_bytes: int = 0) -> list[Message]:
+        """Take up to ``max_messages`` queued outgoing messages for the writer; with
+        ``max_bytes``, stop once that much payload is taken (one message at least), for
+        writers that copy what the kernel does not take at once.
 
         Fires ``on_writable`` when this opens room in a queue that was full, so blocked
         senders wake exactly when they can make progress.
         """
         outq = self.outq
         was_full = not self.has_room()
-        if len(outq) <= max_messages:
+        if max_bytes > 0:
+            taken: list[Message] = []
+            size = 0
+            popleft = outq.popleft
+            while outq and len(taken) < max_messages and size < max_bytes:
+                message = popleft()
+                taken.append(message)
+                for frame in message:
+                    size += len(frame)
+        elif len(outq) <= max_messages:
             taken = list(outq)
             outq.clear()
         else:

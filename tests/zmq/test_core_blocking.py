@@ -768,3 +768,37 @@ def test_probe_router_and_welcome_message_reach_pyzmq(ctx: zmq.Context) -> None:
         sub.close()
     finally:
         reference.term()
+
+
+def test_large_frames_reach_the_transport_unjoined_and_connections_share_a_read_buffer(
+    ctx: zmq.Context,
+) -> None:
+    """asyncio's writelines joins (copies) everything; large frames go to the transport
+    as views of their own, small ones joined into one write. And the read buffer is one
+    per I/O thread, not 256 KiB per connection (1,000 idle connections must stay small)."""
+    from zmtp.zmq._core import engine as engine_module
+
+    writes: list[object] = []
+
+    class Recorder:
+        def write(self, data: object) -> None:
+            writes.append(data)
+
+    big = b"\xa5" * (1 << 20)
+    engine_module._write_buffers(Recorder(), [b"\x02\x08", b"head", b"\x06", big, b"\x00"])  # type: ignore[arg-type]
+    assert [type(w).__name__ for w in writes] == ["bytes", "memoryview", "bytes"]
+    assert writes[0] == b"\x02\x08head\x06" and writes[1] == big and writes[2] == b"\x00"
+
+    pull = ctx.socket(zmq.PULL)
+    pushes = [ctx.socket(zmq.PUSH) for _ in range(3)]
+    for sock in (pull, *pushes):
+        sock.linger = 0
+        sock.rcvtimeo = sock.sndtimeo = 5000
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    for push in pushes:
+        push.connect(f"tcp://127.0.0.1:{port}")
+        push.send(b"x")
+    assert [pull.recv() for _ in pushes] == [b"x"] * 3
+    buffers = {id(engine._buf) for engine in pull._core.engines}
+    buffers |= {id(engine._buf) for push in pushes for engine in push._core.engines}
+    assert len(buffers) == 1

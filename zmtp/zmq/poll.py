@@ -90,10 +90,24 @@ class _Plan:
                     ready.append((obj, bits))
         return ready
 
+    def rearm_fired(self, os_ready: list[tuple[int, int]]) -> list[tuple[Any, int]]:
+        """``ready_sockets(rearm=True)`` for the sockets whose fd fired only: with many
+        sockets, draining every fd on every poll would cost a system call per socket."""
+        fired = {fd for fd, _ in os_ready}
+        ready = []
+        for obj, _events, flags in self.sockets:
+            if flags and int(obj.fd) in fired:
+                bits = obj.getsockopt(EVENTS) & flags
+                if bits:
+                    ready.append((obj, bits))
+        return ready
+
     def run(self, timeout_ms: int) -> list[tuple[Any, int]]:
         deadline = None if timeout_ms < 0 else time.monotonic() + timeout_ms / 1000
+        # Drain only the fds that fired: the others are quiet already, and a socket that
+        # has events without a readable fd is found by ready_sockets().
+        ready = self.ready_sockets() or self.rearm_fired(self.poller.poll(0))
         while True:
-            ready = self.ready_sockets() or self.ready_sockets(rearm=True)
             if ready:
                 # Report ready plain fds as well, without waiting for them.
                 return ready + self._plain_results(self.poller.poll(0))
@@ -109,6 +123,8 @@ class _Plan:
                 return self.ready_sockets() + plain
             if deadline is not None and time.monotonic() >= deadline:
                 return self.ready_sockets(rearm=True)
+            # Only sockets whose fd fired can have changed since they were all drained.
+            ready = self.rearm_fired(os_ready)
 
     def _plain_results(self, os_ready: list[tuple[int, int]]) -> list[tuple[Any, int]]:
         results = []

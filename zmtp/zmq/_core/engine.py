@@ -5,11 +5,13 @@ user threads is the pipe (and through it the pattern), which is touched under th
 lock; the sans-IO ``Connection`` is private to the loop, so parsing and encoding happen
 outside the lock and a user thread waits for it only while whole messages change hands.
 
-Reads land in a reusable 256 KiB buffer, or straight in the body buffer of a large frame
-(``pending_frame_buffer``, no copy); every complete message of a read goes to the pipe in
-one call.  Writes drain the whole pipe into the core and hand the encoded chunks to the
-transport in one ``writelines``; ``pause_writing`` stops draining, so a slow peer fills
-the pipe up to its HWM and the sender then blocks (or drops), as in libzmq.
+Reads land in a 256 KiB buffer (one per I/O thread, shared by its connections), or
+straight in the body buffer of a large frame (``pending_frame_buffer``, no copy); every
+complete message of a read goes to the pipe in one call.  Writes drain the pipe into the
+core (up to 256 KiB of payload per batch) and hand the encoded chunks to the transport,
+small ones joined, large ones as views of their own; ``pause_writing`` stops draining, so
+a slow peer fills the pipe up to its HWM and the sender then blocks (or drops), as in
+libzmq.
 """
 
 from __future__ import annotations
@@ -48,6 +50,16 @@ __all__ = ["StreamEngine"]
 log = logging.getLogger("zmtp.zmq")
 
 RECV_SIZE = 256 * 1024
+#: One read buffer per thread, shared by its connections: the core consumes a read
+#: before the next one starts, and 1,000 idle connections must not hold 256 MiB.
+_thread_buffers = threading.local()
+
+
+def _loop_buffer() -> memoryview:
+    buffer: memoryview | None = getattr(_thread_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _thread_buffers.buffer = memoryview(bytearray(RECV_SIZE))
+    return buffer
 _IOV_MAX = 1024
 #: Whether a user thread may write to an idle connection itself (see ``wake_writer``).
 _DIRECT = True
@@ -56,6 +68,12 @@ _DIRECT = True
 DIRECT_GAP = 50e-6
 _clock = time.perf_counter
 _TAKE_BATCH = 1024
+#: At most this much payload per batch: asyncio's transport copies what the kernel does
+#: not take at once (and ``writelines`` joins everything first), so batches of large
+#: messages are cut to what a socket buffer holds.
+_TAKE_BYTES = 256 * 1024
+#: Buffers this large are handed to the transport on their own, as views (never joined).
+_SEPARATE_WRITE = 64 * 1024
 #: Seconds a connection closed for a failure may take to write what it holds (the ERROR
 #: command telling the peer why) before it is aborted.
 FAIL_GRACE = 1.0
@@ -89,7 +107,7 @@ class StreamEngine(asyncio.BufferedProtocol):
         self.pipe: Pipe | None = None
         self.peer = ""
         self.fd = -1
-        self._buf = memoryview(bytearray(RECV_SIZE))
+        self._buf = _loop_buffer()
         self._large = False
         self._write_paused = False
         self._read_paused = False
@@ -312,7 +330,7 @@ class StreamEngine(asyncio.BufferedProtocol):
             return
         encoder = self._encoder
         try:
-            encoder.messages(pipe.take(_TAKE_BATCH))
+            encoder.messages(pipe.take(_TAKE_BATCH, _TAKE_BYTES))
         except (TypeError, ValueError):
             encoder.drain()
             raise
@@ -407,7 +425,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                 if (self.closed or self._write_paused or pipe is None or not pipe.outq
                         or conn.closed):
                     break
-                messages = pipe.take(_TAKE_BATCH)
+                messages = pipe.take(_TAKE_BATCH, _TAKE_BYTES)
                 self._writing = True
             try:
                 conn.send_messages(messages)
@@ -435,13 +453,9 @@ class StreamEngine(asyncio.BufferedProtocol):
             self._writing = True
         try:
             if tail:
-                transport.writelines(tail)
+                _write_buffers(transport, tail)
             if self.conn.has_data_to_send:
-                buffers = self.conn.data_to_send()
-                if len(buffers) == 1:
-                    transport.write(buffers[0])
-                else:
-                    transport.writelines(buffers)
+                _write_buffers(transport, self.conn.data_to_send())
         finally:
             with self.lock:
                 self._writing = False
@@ -577,3 +591,25 @@ def _dup(fd: int) -> int:
         return os.dup(fd)
     except OSError:
         return -1  # out of fds: this connection simply has no direct writes
+
+
+def _write_buffers(transport: asyncio.Transport,
+                   buffers: Sequence[bytes | bytearray | memoryview]) -> None:
+    """Small buffers joined into one write, large ones written alone as views: asyncio's
+    ``writelines`` would join everything (a copy of every large frame), and ``write``
+    of a ``bytes`` copies what the kernel does not take, where a view's rest is a view."""
+    if len(buffers) == 1:
+        only = buffers[0]
+        transport.write(memoryview(only) if len(only) >= _SEPARATE_WRITE else only)
+        return
+    small: list[bytes | bytearray | memoryview] = []
+    for buffer in buffers:
+        if len(buffer) >= _SEPARATE_WRITE:
+            if small:
+                transport.write(b"".join(small))
+                small = []
+            transport.write(memoryview(buffer))
+        else:
+            small.append(buffer)
+    if small:
+        transport.write(small[0] if len(small) == 1 else b"".join(small))
