@@ -515,11 +515,7 @@ class Engine:
             await trio.sleep(pause)
 
 
-def _peek_flags() -> int:
-    return stdlib_socket.MSG_PEEK | getattr(stdlib_socket, "MSG_DONTWAIT", 0)
-
-
-_PEEK = _peek_flags()
+_PEEK = stdlib_socket.MSG_PEEK | getattr(stdlib_socket, "MSG_DONTWAIT", 0)
 
 
 def _send_now(

@@ -128,7 +128,7 @@ def complete(
 ) -> bool:
     """Join the binder to a pair; False (and the pair terminated) if a side refuses."""
     c_pipe, b_pipe = pair
-    c_pipe.routing_id = c_pipe.assigned_routing_id or binder._inproc_limits()[2]
+    c_pipe.routing_id = binder._inproc_limits()[2]
     c_pipe.peer_socket_type = binder.socket_type
     c_pipe.send_subscription = lambda topic, sub: binder._inproc_subscription(b_pipe, topic, sub)
     if not binder._inproc_attach(b_pipe, b_pipe.endpoint, False):

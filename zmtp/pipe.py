@@ -90,7 +90,8 @@ class Pipe:
         self.terminated = False
         self.in_blocked = False
         self.routing_id = b""
-        # Given by our own connect (connect_routing_id): ROUTER files the peer under it.
+        # Given by our own connect (connect_routing_id): ROUTER files the peer under it
+        # rather than under the routing_id it announced.
         self.assigned_routing_id = b""
         self.peer_socket_type: SocketType | None = None
         # Fired when outq goes from empty to non-empty: wake the writer.

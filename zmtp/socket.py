@@ -374,10 +374,9 @@ class Socket:
             else:
                 pipe = self._new_pipe(endpoint, connecter is not None)
                 self._pattern.attach(pipe)
-            if connecter is not None and connecter.assigned_routing_id:
-                pipe.routing_id = connecter.assigned_routing_id
-            else:
-                pipe.routing_id = event.peer_routing_id
+            pipe.routing_id = event.peer_routing_id
+            if connecter is not None:
+                pipe.assigned_routing_id = connecter.assigned_routing_id
             pipe.peer_socket_type = event.peer_socket_type
             engine.wire(pipe)
             if not self._peer_ready(pipe):

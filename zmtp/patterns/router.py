@@ -31,7 +31,8 @@ class Router(Pattern):
         old_id = pipe.user_data
         if isinstance(old_id, bytes) and self.by_id.get(old_id) is pipe:
             del self.by_id[old_id]
-        routing_id = pipe.routing_id
+        # Our own connect_routing_id names the peer, else the id it announced, else ours.
+        routing_id = pipe.assigned_routing_id or pipe.routing_id
         if not routing_id:
             routing_id = self._auto_id()
         holder = self.by_id.get(routing_id)

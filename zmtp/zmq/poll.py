@@ -60,6 +60,7 @@ class _Plan:
 
     def __init__(self, items: list[tuple[Any, int]]) -> None:
         self.sockets: list[tuple[Any, Any, int]] = []  # (socket, events(), flags)
+        self.by_fd: dict[int, list[tuple[Any, int]]] = {}  # socket fd -> [(socket, flags)]
         self.plain: dict[int, list[tuple[Any, int]]] = {}  # fd -> [(obj, flags)]
         self.poller = _select.poll()
         watched: dict[int, int] = {}
@@ -70,6 +71,7 @@ class _Plan:
                 if flags:
                     fd = int(obj.fd)
                     watched[fd] = watched.get(fd, 0) | _select.POLLIN
+                    self.by_fd.setdefault(fd, []).append((obj, flags))
             else:
                 fd = _fileno(obj)
                 # pyzmq reports an object with fileno() by its fd number; so do we.
@@ -93,10 +95,9 @@ class _Plan:
     def rearm_fired(self, os_ready: list[tuple[int, int]]) -> list[tuple[Any, int]]:
         """``ready_sockets(rearm=True)`` for the sockets whose fd fired only: with many
         sockets, draining every fd on every poll would cost a system call per socket."""
-        fired = {fd for fd, _ in os_ready}
         ready = []
-        for obj, _events, flags in self.sockets:
-            if flags and int(obj.fd) in fired:
+        for fd, _ in os_ready:
+            for obj, flags in self.by_fd.get(fd, ()):
                 bits = obj.getsockopt(EVENTS) & flags
                 if bits:
                     ready.append((obj, bits))

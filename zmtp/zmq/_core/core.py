@@ -461,10 +461,9 @@ class SocketCore:
             else:
                 pipe = self._new_pipe(engine.endpoint, connecter is not None)
                 self.pattern.attach(pipe)
-            if connecter is not None and connecter.assigned_routing_id:
-                pipe.routing_id = connecter.assigned_routing_id
-            else:
-                pipe.routing_id = event.peer_routing_id
+            pipe.routing_id = event.peer_routing_id
+            if connecter is not None:
+                pipe.assigned_routing_id = connecter.assigned_routing_id
             pipe.peer_socket_type = event.peer_socket_type
             engine.wire(pipe)
             if not self._peer_ready(pipe):

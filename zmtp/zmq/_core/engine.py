@@ -53,13 +53,6 @@ RECV_SIZE = 256 * 1024
 #: One read buffer per thread, shared by its connections: the core consumes a read
 #: before the next one starts, and 1,000 idle connections must not hold 256 MiB.
 _thread_buffers = threading.local()
-
-
-def _loop_buffer() -> memoryview:
-    buffer: memoryview | None = getattr(_thread_buffers, "buffer", None)
-    if buffer is None:
-        buffer = _thread_buffers.buffer = memoryview(bytearray(RECV_SIZE))
-    return buffer
 _IOV_MAX = 1024
 #: Whether a user thread may write to an idle connection itself (see ``wake_writer``).
 _DIRECT = True
@@ -77,6 +70,13 @@ _SEPARATE_WRITE = 64 * 1024
 #: Seconds a connection closed for a failure may take to write what it holds (the ERROR
 #: command telling the peer why) before it is aborted.
 FAIL_GRACE = 1.0
+
+
+def _loop_buffer() -> memoryview:
+    buffer: memoryview | None = getattr(_thread_buffers, "buffer", None)
+    if buffer is None:
+        buffer = _thread_buffers.buffer = memoryview(bytearray(RECV_SIZE))
+    return buffer
 
 
 class StreamEngine(asyncio.BufferedProtocol):
@@ -598,10 +598,6 @@ def _write_buffers(transport: asyncio.Transport,
     """Small buffers joined into one write, large ones written alone as views: asyncio's
     ``writelines`` would join everything (a copy of every large frame), and ``write``
     of a ``bytes`` copies what the kernel does not take, where a view's rest is a view."""
-    if len(buffers) == 1:
-        only = buffers[0]
-        transport.write(memoryview(only) if len(only) >= _SEPARATE_WRITE else only)
-        return
     small: list[bytes | bytearray | memoryview] = []
     for buffer in buffers:
         if len(buffer) >= _SEPARATE_WRITE:
