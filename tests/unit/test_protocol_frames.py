@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -31,6 +32,17 @@ def decode(data: bytes, **kwargs: object) -> tuple[list[Event], list[bytes]]:
     events: list[Event] = []
     dec.feed(data, events)
     return events, commands
+
+
+def feed_in_cuts(dec: FrameDecoder, wire: bytes, cuts: list[int]) -> list[Event]:
+    """Feed ``wire`` in pieces of the sizes in ``cuts``, then the rest."""
+    events: list[Event] = []
+    pos = 0
+    for size in cuts:
+        dec.feed(wire[pos : pos + size], events)
+        pos += size
+    dec.feed(wire[pos:], events)
+    return events
 
 
 def encode(*messages: list[bytes]) -> bytes:
@@ -268,12 +280,7 @@ message_st = st.lists(frame_st, min_size=1, max_size=5)
 def test_roundtrip_random_cuts(messages: list[list[bytes]], cuts: list[int]) -> None:
     wire = encode(*messages) if messages else b""
     dec = FrameDecoder()
-    events: list[Event] = []
-    pos = 0
-    for size in cuts:
-        dec.feed(wire[pos : pos + size], events)
-        pos += size
-    dec.feed(wire[pos:], events)
+    events = feed_in_cuts(dec, wire, cuts)
     assert events == [Message(m) for m in messages]
     assert dec.buffered == 0 and not dec.mid_message
 
@@ -350,12 +357,7 @@ def test_batch_mode_same_messages_as_default(
     big = encode([b"L" * LARGE_FRAME], [b"after"])
     wire = wire + big + wire
     dec = FrameDecoder(batch=True)
-    events: list[Event] = []
-    pos = 0
-    for size in cuts:
-        dec.feed(wire[pos : pos + size], events)
-        pos += size
-    dec.feed(wire[pos:], events)
+    events = feed_in_cuts(dec, wire, cuts)
     expected = [*messages, [b"L" * LARGE_FRAME], [b"after"], *messages]
     assert _flatten(events) == [Message(m) for m in expected]
     assert all(isinstance(e, MessageBatch) for e in events)
@@ -377,3 +379,76 @@ def test_batch_mode_through_connection_and_errors() -> None:
     with pytest.raises(ProtocolError) as info:
         b.receive_data(wire + b"\xff\x00")
     assert info.value.events == [MessageBatch([(b"one",), (b"two", b"")])]
+
+
+# -- runs of equal frames (unpacked a window at a time) ----------------------------------
+
+def _recorder(commands: list[bytes]) -> Callable[[bytes, list[Event]], bool]:
+    def on_command(body: bytes, events: list[Event]) -> bool:
+        commands.append(body)
+        return False
+
+    return on_command
+
+
+run_st = st.tuples(st.integers(0, 255), st.integers(1, 300), st.binary(max_size=3))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(run_st, max_size=6), st.lists(st.integers(1, 5000), max_size=12))
+def test_runs_of_equal_frames_decode_as_frame_by_frame(
+    runs: list[tuple[int, int, bytes]], cuts: list[int]
+) -> None:
+    # Runs of one size, each followed by an odd message (another size, a multipart, or
+    # a command) that ends the run somewhere inside a probe window.
+    messages: list[list[bytes]] = []
+    for size, count, odd in runs:
+        messages += [[bytes([count % 256]) * size] for _ in range(count)]
+        messages.append([odd, b"tail"] if len(odd) == 2 else [odd * 300])
+    wire = encode(*messages) if messages else b""
+    wire += b"\x04\x04PING" + wire
+    expected = [Message(m) for m in messages] * 2
+    for batch in (True, False):
+        commands: list[bytes] = []
+        dec = FrameDecoder(batch=batch, on_command=_recorder(commands))
+        events = feed_in_cuts(dec, wire, cuts)
+        assert (_flatten(events) if batch else events) == expected
+        assert commands == [b"PING"]
+        assert dec.buffered == 0 and not dec.mid_message
+
+
+def test_run_stops_at_a_bad_header_and_keeps_what_came_before() -> None:
+    good = [[b"r" * 16]] * 100
+    wire = encode(*good)
+    # Where the 101st header of the run would be: reserved flag bits, same size octet.
+    bad = wire + b"\x08\x10" + b"r" * 16 + encode(*good)
+    dec = FrameDecoder(batch=True)
+    events: list[Event] = []
+    with pytest.raises(ProtocolError, match="reserved"):
+        dec.feed(bad, events)
+    assert _flatten(events) == [Message(m) for m in good]
+    # A run that ends in a different size, a multipart or a long frame: nothing lost.
+    for tail in ([b"x" * 17], [b"r" * 16, b"more"], [b"L" * 300]):
+        events, _ = decode(encode(*good, tail, *good), batch=True)
+        assert _flatten(events) == [Message(m) for m in [*good, tail, *good]]
+
+
+def test_runs_cost_mixed_traffic_no_probe_per_frame() -> None:
+    # The probe for a run backs off while none shows up: frames of alternating sizes
+    # are parsed frame by frame with a probe only every so many octets.
+    probes = 0
+    take = frames_module._Runs.take
+
+    def counting(self: frames_module._Runs, pos: int, extend: object) -> int:
+        nonlocal probes
+        probes += 1
+        return take(self, pos, extend)  # type: ignore[arg-type]
+
+    frames_module._Runs.take = counting  # type: ignore[method-assign]
+    try:
+        sizes = [i % 7 for i in range(20_000)]
+        events, _ = decode(encode(*[[b"z" * s] for s in sizes]), batch=True)
+    finally:
+        frames_module._Runs.take = take  # type: ignore[method-assign]
+    assert len(_flatten(events)) == len(sizes)
+    assert probes < 20

@@ -78,6 +78,84 @@ def _memory_size() -> int:
 #: of holding the connection open while the peer streams toward an inevitable MemoryError.
 _NO_LIMIT = _memory_size()
 
+#: Runs of equal short single-frame messages are unpacked a window at a time by
+#: ``struct.iter_unpack`` (about 100 ns a message here instead of 300): the window
+#: starts small and doubles while the traffic keeps being one run.
+_RUN_WINDOW_MIN = 16
+_RUN_WINDOW_MAX = 4096
+_RUN_MIN = 8  # shorter runs go frame by frame
+#: Octets between probes for a run: at least one whole short frame (so that the frame
+#: loop always makes progress), doubling while no run shows up.
+_RUN_BACKOFF_MIN = 512
+_RUN_BACKOFF_MAX = 64 * 1024
+_RUN_UNPACKERS: dict[int, Callable[[memoryview], Iterable[tuple[bytes]]]] = {}
+
+
+def _run_unpacker(size: int) -> Callable[[memoryview], Iterable[tuple[bytes]]]:
+    """``iter_unpack`` for frames of ``size`` octets with their 2-octet header: it yields
+    each body as a 1-tuple, which is exactly a one-frame message of a MessageBatch."""
+    unpack = _RUN_UNPACKERS.get(size)
+    if unpack is None:
+        unpack = _RUN_UNPACKERS[size] = Struct(f"2x{size}s").iter_unpack
+    return unpack
+
+
+class _Runs:
+    """Finds runs of equal short final frames in one buffer and unpacks them in C.
+
+    ``take`` is called at ``next_probe``; when no run starts there, the next probe is
+    pushed further away each time (up to 64 KiB), so traffic of mixed sizes pays for a
+    probe now and then only; a run found resets that."""
+
+    __slots__ = ("_backoff", "_data", "_n", "_view", "_window", "next_probe")
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+        self._n = len(data)
+        self._view = memoryview(data)
+        self._window = _RUN_WINDOW_MIN
+        self._backoff = _RUN_BACKOFF_MIN
+        self.next_probe = 0
+
+    def take(self, pos: int, extend: Callable[[Iterable[tuple[bytes]]], None]) -> int:
+        """Unpack the run of frames starting at ``pos`` (if any) into ``extend``; returns
+        the position after it."""
+        data = self._data
+        n = self._n
+        while pos + 1 < n and not data[pos]:
+            size = data[pos + 1]
+            stride = size + 2
+            second = pos + stride
+            if second + 1 >= n or data[second] or data[second + 1] != size:
+                break  # the next frame differs (or has not arrived)
+            count = min((n - pos) // stride, self._window)
+            stop = pos + count * stride
+            heads = data[pos:stop:stride]
+            sizes = data[pos + 1 : stop : stride]
+            if heads.count(0) == count and sizes.count(size) == count:
+                run = count
+                self._window = min(2 * count, _RUN_WINDOW_MAX)
+            else:
+                run = count - max(
+                    len(heads.lstrip(b"\x00")), len(sizes.lstrip(_SHORT_LAST[size][1:]))
+                )
+                self._window = _RUN_WINDOW_MIN
+            if run < _RUN_MIN:
+                break
+            stop = pos + run * stride
+            extend(_run_unpacker(size)(self._view[pos:stop]))
+            pos = stop
+            self._backoff = _RUN_BACKOFF_MIN
+            if run < count:
+                break  # the run ended inside the window: frame by frame for a while
+        else:
+            self.next_probe = pos + self._backoff
+            return pos
+        self.next_probe = pos + self._backoff
+        self._backoff = min(2 * self._backoff, _RUN_BACKOFF_MAX)
+        return pos
+
+
 _LONG_HDR = Struct(">BQ")
 _pack_long = _LONG_HDR.pack
 _SHORT_LAST = [bytes((0, n)) for n in range(256)]
@@ -313,6 +391,8 @@ class FrameDecoder:
         # other event is appended (order is kept) and when this call ends, however it ends.
         msgs: list[tuple[bytes, ...]] = []
         add_msg = msgs.append
+        add_runs = msgs.extend
+        runs = _Runs(data)
         new_message = _new_message
         set_frames = _set_frames
         from_bytes = int.from_bytes
@@ -324,12 +404,23 @@ class FrameDecoder:
             while True:
                 if fast and not parts:
                     if batch:
-                        while pos + 1 < n and not data[pos]:
-                            end = pos + 2 + data[pos + 1]
+                        if pos >= runs.next_probe:
+                            pos = runs.take(pos, add_runs)
+                        while True:
+                            # Frame by frame up to the next probe for a run, which costs
+                            # this loop nothing: it is the bound it checks anyway.
+                            lim = runs.next_probe if runs.next_probe < n else n
+                            while pos + 1 < n and not data[pos]:
+                                end = pos + 2 + data[pos + 1]
+                                if end > lim:
+                                    break
+                                add_msg((data[pos + 2 : end],))
+                                pos = end
+                            else:
+                                break  # not a short final frame: the general path below
                             if end > n:
-                                break
-                            add_msg((data[pos + 2 : end],))
-                            pos = end
+                                break  # incomplete
+                            pos = runs.take(pos, add_runs)  # moves next_probe on
                     else:
                         while pos + 1 < n and not data[pos]:
                             end = pos + 2 + data[pos + 1]
@@ -377,6 +468,7 @@ class FrameDecoder:
                         append(MessageBatch(msgs))
                         msgs = []
                         add_msg = msgs.append
+                        add_runs = msgs.extend
                     if self.on_command(frame, events):
                         self.stopped = True
                         return
@@ -400,6 +492,7 @@ class FrameDecoder:
                             append(MessageBatch(msgs))
                             msgs = []
                             add_msg = msgs.append
+                            add_runs = msgs.extend
                         append(Subscribe(frame[1:]) if frame[0] else Cancel(frame[1:]))
                         continue
                 if not accept:
