@@ -45,6 +45,7 @@ from .protocol import (
 )
 from .protocol import Message as MessageEvent
 from .protocol.sockettypes import SocketType
+from .waiters import Waiters
 
 __all__ = ["Engine", "make_mechanism"]
 
@@ -57,10 +58,13 @@ _HAS_SENDMSG = hasattr(stdlib_socket.socket, "sendmsg")
 #: one written that way went out less than this long ago (seconds): then a burst is
 #: under way, and the writer task batches it into few system calls instead.
 DIRECT_SEND_GAP = 50e-6
+#: A connection that wrote nothing for this long (seconds) is written to directly even
+#: during a burst (see ``_wake_writer``).
+QUIET_PEER_GAP = 1e-3
 #: Consecutive reads that filled the whole buffer before the reader lets others run.
 _READS_PER_CHECKPOINT = 4
 
-#: When the last direct write was made (one slot, process-wide; see ``_wake_writer``).
+#: When the last direct write was made, process-wide (see ``_wake_writer``).
 _last_direct = [0.0]
 
 #: A watchdog waking this much later than it asked to (seconds) saw the process stall.
@@ -114,13 +118,14 @@ class Engine:
             batch_messages=True,  # runs of messages as one event: no object per message
         )
         self.pipe: Pipe | None = None
-        self._writer_lot = trio.lowlevel.ParkingLot()
-        self._reader_lot = trio.lowlevel.ParkingLot()
+        self._writer_lot = Waiters()
+        self._reader_lot = Waiters()
         self._writer_parked = False
         self._writer_running = False
         # Bytes a direct write (from a sending task) could not finish: the writer sends
         # them before anything else.
         self._unsent: list[memoryview] = []
+        self._last_direct = 0.0  # when the last direct write was made (perf_counter)
         self._last_recv = trio.current_time()
         self._unanswered_since: float | None = None
         self._peer_ttl = 0.0
@@ -136,10 +141,14 @@ class Engine:
     def _wake_writer(self) -> None:
         if self._writer_parked:
             now = perf_counter()
-            if now - _last_direct[0] >= DIRECT_SEND_GAP:
-                # Process-wide, not per connection: a PUB fanning out to many peers, or
-                # many sockets sending at once, is a burst even if each peer is quiet.
-                _last_direct[0] = now
+            last = self._last_direct
+            if now - _last_direct[0] >= DIRECT_SEND_GAP or now - last >= QUIET_PEER_GAP:
+                # A burst (anything sent within DIRECT_SEND_GAP anywhere in the process:
+                # a PUB fanning out, many sockets sending at once) goes to the writers,
+                # which coalesce it; but a peer this quiet gets its message written now
+                # even then (a ROUTER answering many peers once each: waking each one's
+                # writer would add a task switch per message and coalesce nothing).
+                _last_direct[0] = self._last_direct = now
                 if self._write_direct():
                     return
             self._writer_parked = False

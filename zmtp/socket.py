@@ -4,7 +4,7 @@ The socket owns a nursery for its background work (one task per listener, per
 connecting endpoint, and per connection's reader/writer) and a pattern object that
 decides where each message goes.  ``send``/``recv`` touch only the pattern and the
 pipes' deques: when a message can be queued or is waiting, they return without
-switching tasks, and every 64th call takes a full trio checkpoint so that a busy loop
+switching tasks, and every 256th call takes a full trio checkpoint so that a busy loop
 still lets the I/O tasks run.  Only when they must wait do they park, and they are woken
 by exactly the event that lets them progress (room in a pipe, a message arriving).
 
@@ -37,6 +37,7 @@ from .pipe import Message, Pipe
 from .protocol import HandshakeComplete
 from .protocol.sockettypes import SocketType, is_compatible
 from .transport import Listener, configure_stream_socket, open_listener, open_stream
+from .waiters import Waiters
 
 __all__ = ["Socket", "StateError"]
 
@@ -45,7 +46,7 @@ log = logging.getLogger("zmtp")
 #: send/recv take a full trio checkpoint once per this many calls that did not wait
 #: (a power of two): often enough that a busy loop lets the connections' tasks run,
 #: rarely enough that the checkpoint's cost (several microseconds) is spread thin.
-_CHECKPOINT_EVERY = 64
+_CHECKPOINT_EVERY = 256
 _TICK_MASK = _CHECKPOINT_EVERY - 1
 _ZERO_COPY_MIN = 64 * 1024
 _CONFLATE_TYPES = frozenset(
@@ -153,14 +154,12 @@ class Socket:
         self._entered = False
         self._nursery: trio.Nursery | None = None
         self._nursery_manager: Any = None
-        self._recv_lot = trio.lowlevel.ParkingLot()
-        self._send_lot = trio.lowlevel.ParkingLot()
+        self._recv_lot = Waiters()
+        self._send_lot = Waiters()
         # Bound once: the hot paths skip two attribute lookups per message.
         self._pattern_send = self._pattern.send
         pattern = self._pattern
-        # Only when the class that says so is the one defining recv (REP is a DEALER).
-        fair = vars(type(pattern)).get("recv_is_fair_queue", False)
-        self._pattern_recv = pattern.fq.recv_message if fair else pattern.recv
+        self._pattern_recv = pattern.receiver()
         self._ticks = itertools.count(1)
         self._pipes: set[Pipe] = set()
         self._engines: set[Engine] = set()
@@ -179,6 +178,7 @@ class Socket:
     def __setattr__(self, name: str, value: Any) -> None:
         if name in OPTIONS:
             self._options.set(name, value)
+            self._pattern_recv = self._pattern.receiver()  # invert_matching, say
         else:
             object.__setattr__(self, name, value)
 
@@ -781,11 +781,13 @@ class Socket:
         """SUB/XSUB: receive messages whose first frame starts with ``topic``."""
         self._check_not_closed()
         self._pattern.subscribe(topic.encode() if isinstance(topic, str) else bytes(topic))
+        self._pattern_recv = self._pattern.receiver()
 
     def unsubscribe(self, topic: bytes | str = b"") -> None:
         """Undo one ``subscribe(topic)`` (subscriptions are counted, as in libzmq)."""
         self._check_not_closed()
         self._pattern.unsubscribe(topic.encode() if isinstance(topic, str) else bytes(topic))
+        self._pattern_recv = self._pattern.receiver()
 
     def _check_not_closed(self) -> None:
         if self._closed:

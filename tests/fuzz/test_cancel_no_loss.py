@@ -1,7 +1,7 @@
 """Cancelling send/recv never loses or duplicates an accepted message (issue 7).
 
 send and recv skip the trio checkpoint when they can complete at once and take one every
-64th call so a busy loop still lets I/O run.  That periodic checkpoint comes after the
+256th call so a busy loop still lets I/O run.  That periodic checkpoint comes after the
 message was queued or taken: if it could raise Cancelled, a cancelled recv would have
 consumed a message the caller never sees, and a cancelled send would have queued one the
 caller believes unsent (and sends again).
@@ -13,7 +13,7 @@ import trio
 
 import zmtp
 
-COUNT = 300
+COUNT = 600  # at least two periodic checkpoints
 
 
 async def test_cancelled_recv_loses_nothing() -> None:

@@ -288,6 +288,34 @@ async def test_sub_filters_and_counts_subscriptions(tmp_path: Path) -> None:
             await sub.recv()
 
 
+async def test_sub_to_everything_filters_again_after_invert_or_unsubscribe(
+    tmp_path: Path,
+) -> None:
+    # Subscribed to everything, a SUB skips its filter; whatever changes that (another
+    # subscription removed, invert_matching set) must bring the filter back.
+    endpoint = endpoint_for("inproc", tmp_path)
+    async with zmtp.Socket(zmtp.PUB) as pub, zmtp.Socket(zmtp.SUB, rcvtimeo=0.2) as sub:
+        await pub.bind(endpoint)
+        await sub.connect(endpoint)
+        sub.subscribe(b"")
+        sub.subscribe(b"k")
+        await pub.send(b"any")
+        assert await sub.recv() == b"any"
+        sub.unsubscribe(b"")
+        await pub.send(b"other")
+        await pub.send(b"kept")
+        assert await sub.recv() == b"kept"
+        sub.subscribe(b"")
+        sub.invert_matching = True  # now only what matches no subscription: nothing
+        await pub.send(b"kx")
+        await pub.send(b"zz")
+        with pytest.raises(zmtp.Again):
+            await sub.recv()
+        sub.invert_matching = False
+        await pub.send(b"back")
+        assert await sub.recv() == b"back"
+
+
 async def test_handshake_timeout_closes_silent_peer() -> None:
     async with zmtp.Socket(zmtp.PULL, handshake_ivl=0.2) as pull:
         events = pull.events()

@@ -7,6 +7,7 @@ does the waiting itself, so the same classes serve the trio sockets and any othe
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from ..errors import ZMTPError
 from ..options import Options
@@ -186,6 +187,14 @@ class Pattern:
 
     def has_message(self) -> bool:
         return self.fq.has_message()
+
+    def receiver(self) -> Callable[[], Message | None]:
+        """What a socket calls for ``recv``: ``recv`` itself, or the fair queue's when
+        ``recv`` would only pass its answer on (one call less per message).  Sockets ask
+        again after subscribing, unsubscribing or changing an option."""
+        if vars(type(self)).get("recv_is_fair_queue", False):
+            return self.fq.recv_message
+        return self.recv
 
     # subscriptions (SUB/XSUB send them, PUB/XPUB receive them)
     def subscribe(self, topic: bytes) -> None:

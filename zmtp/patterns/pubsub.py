@@ -11,6 +11,7 @@ Two different bookkeepings, as in libzmq:
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 from ..options import Options
 from ..pipe import Message, Pipe
@@ -321,6 +322,8 @@ class XSub(Pattern):
                     pipe.write(message)
         return True
 
+    recv_is_fair_queue = True
+
     def recv(self) -> Message | None:
         return self.fq.recv_message()
 
@@ -345,6 +348,11 @@ class Sub(XSub):
                 return None
             if matches(message[0]) is not invert:
                 return message
+
+    def receiver(self) -> Callable[[], Message | None]:
+        if b"" in self.topics.counts and not self.options.invert_matching:
+            return self.fq.recv_message  # everything matches: nothing to filter
+        return self.recv
 
     def has_message(self) -> bool:
         # A queued message may still be filtered out; recv() reports the truth.

@@ -316,8 +316,7 @@ class SocketCore:
         with self.lock:
             message = self.recv(block, timeout)
             pattern = self.pattern
-            recv = (pattern.fq.recv_message if vars(type(pattern)).get("recv_is_fair_queue")
-                    else pattern.recv)
+            recv = pattern.receiver()
             append = into.append
             for _ in range(RECV_BATCH):
                 more = recv()
