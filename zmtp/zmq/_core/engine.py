@@ -23,7 +23,7 @@ import os
 import threading
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from ...engine import make_mechanism
 from ...errors import ProtocolError
@@ -33,6 +33,7 @@ from ...protocol import (
     Closed,
     Connection,
     HandshakeComplete,
+    MessageBatch,
     PeerError,
     Ping,
     Subscribe,
@@ -102,6 +103,7 @@ class StreamEngine(asyncio.BufferedProtocol):
             mechanism=make_mechanism(options),
             routing_id=options.routing_id,
             maxmsgsize=options.maxmsgsize,
+            batch_messages=True,  # runs of messages as one event: no object per message
         )
         self.transport: asyncio.Transport | None = None
         self.pipe: Pipe | None = None
@@ -269,6 +271,12 @@ class StreamEngine(asyncio.BufferedProtocol):
         core = self.core
         with self.lock:
             for event in events:
+                if type(event) is MessageBatch:
+                    if batch:
+                        batch.extend(event.messages)
+                    else:
+                        batch = cast("list[Message]", event.messages)  # fresh, ours
+                    continue
                 if type(event) is MessageEvent:
                     batch.append(event.frames)
                     continue
