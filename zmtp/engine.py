@@ -141,8 +141,8 @@ class Engine:
     def _wake_writer(self) -> None:
         if self._writer_parked:
             now = perf_counter()
-            last = self._last_direct
-            if now - _last_direct[0] >= DIRECT_SEND_GAP or now - last >= QUIET_PEER_GAP:
+            if (now - _last_direct[0] >= DIRECT_SEND_GAP
+                    or now - self._last_direct >= QUIET_PEER_GAP):
                 # A burst (anything sent within DIRECT_SEND_GAP anywhere in the process:
                 # a PUB fanning out, many sockets sending at once) goes to the writers,
                 # which coalesce it; but a peer this quiet gets its message written now
