@@ -79,6 +79,30 @@ def null_handshake(peer_type: SocketType, **properties: bytes) -> bytes:
     return greeting() + ready(peer_type.wire_name, **properties)
 
 
+#: Traffic after a good handshake that must close that one connection: (id, the bytes,
+#: what the reason says).  libzmq ignores reserved flag bits; RFC 23 says they shall be
+#: zero and zmtp refuses them.
+BAD_TRAFFIC = [
+    ("reserved-flag-0x08", bytes((0x08, 2)) + b"ab", "reserved bits"),
+    ("reserved-flag-0x80-long", bytes((0x82,)) + (3).to_bytes(8, "big") + b"abc",
+     "reserved bits"),
+    ("long-frame-2**63-1", long_header(2**63 - 1), "more than this machine's memory"),
+    ("long-command-2**63-1", long_header(2**63 - 1, 0x04), "more than this machine's memory"),
+    ("command-with-more", frame(b"\x04PING\x00\x00", 0x05), "MORE flag"),
+    ("command-mid-multipart", frame(b"a", 0x01) + command(b"PING", b"\x00\x00"),
+     "middle of a multipart"),
+    ("ping-without-ttl", command(b"PING", b"\x00"), "TTL is missing"),
+    ("empty-command", frame(b"", 0x04), "empty command"),
+    ("peer-error", command(b"ERROR", b"\x05bye!!"), "peer sent ERROR"),
+]
+
+
+def close_with_reset(sock: Any) -> None:
+    """Close with RST (SO_LINGER 0) instead of FIN (a stdlib or a trio socket)."""
+    sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()
+
+
 # -- the raw client ----------------------------------------------------------------------
 
 
@@ -147,9 +171,7 @@ class RawPeer:
 
     def reset(self) -> None:
         """Close with RST (SO_LINGER 0) instead of FIN."""
-        self.sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER,
-                             struct.pack("ii", 1, 0))
-        self.sock.close()
+        close_with_reset(self.sock)
 
     def close(self) -> None:
         self.sock.close()

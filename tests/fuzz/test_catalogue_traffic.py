@@ -19,6 +19,7 @@ from zmtp.monitor import EventKind
 from zmtp.protocol import SocketType
 
 from .raw import (
+    BAD_TRAFFIC,
     PEER_OF,
     WAIT,
     RawPeer,
@@ -67,21 +68,6 @@ async def bad_after_handshake(served: Served, data: bytes, reason: str,
     await served.closed_with(peer, reason, caplog, handshake_failed=False)
     peer.close()
     await served.exchange()
-
-
-BAD_TRAFFIC = [
-    ("reserved-flag-0x08", bytes((0x08, 2)) + b"ab", "reserved bits"),
-    ("reserved-flag-0x80-long", bytes((0x82,)) + (3).to_bytes(8, "big") + b"abc",
-     "reserved bits"),
-    ("long-frame-2**63-1", long_header(2**63 - 1), "more than this machine's memory"),
-    ("long-command-2**63-1", long_header(2**63 - 1, 0x04), "more than this machine's memory"),
-    ("command-with-more", frame(b"\x04PING\x00\x00", 0x05), "MORE flag"),
-    ("command-mid-multipart", frame(b"a", 0x01) + command(b"PING", b"\x00\x00"),
-     "middle of a multipart"),
-    ("ping-without-ttl", command(b"PING", b"\x00"), "TTL is missing"),
-    ("empty-command", frame(b"", 0x04), "empty command"),
-    ("peer-error", command(b"ERROR", b"\x05bye!!"), "peer sent ERROR"),
-]
 
 
 @pytest.mark.parametrize("kind", BOUND, ids=lambda k: k.name)

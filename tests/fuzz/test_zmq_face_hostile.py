@@ -44,7 +44,7 @@ from zmtp.protocol import Connection, SocketType
 from zmtp.protocol import Message as MessageEvent
 from zmtp.zmq.utils.monitor import recv_monitor_message
 
-from .raw import command, frame, greeting, long_header, ready
+from .raw import BAD_TRAFFIC, close_with_reset, command, frame, greeting, long_header, ready
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -167,9 +167,7 @@ class Raw:
 
     def reset(self) -> None:
         """Close with RST (SO_LINGER 0) instead of FIN."""
-        self.sock.setsockopt(stdlib_socket.SOL_SOCKET, stdlib_socket.SO_LINGER,
-                             struct.pack("ii", 1, 0))
-        self.sock.close()
+        close_with_reset(self.sock)
 
     def close(self) -> None:
         self.sock.close()
@@ -682,6 +680,14 @@ def delivered(bound: Bound, peer: Peer, body: list[bytes]) -> None:
         assert peer.recv_message() == [b"", b"ack"]
 
 
+def survived(bound: Bound, peer: Peer) -> None:
+    """The peer's connection is still up and the socket still serves its good peer."""
+    assert peer.still_open(0.1)
+    bound.exchange()
+    assert E.DISCONNECTED not in [event for event, _ in bound.seen]
+    peer.close()
+
+
 def closed_after_handshake(bound: Bound, peer: Peer, reason: str,
                            caplog: pytest.LogCaptureFixture) -> None:
     """Closed, DISCONNECTED only (no handshake failure: it had succeeded), a log line."""
@@ -690,22 +696,6 @@ def closed_after_handshake(bound: Bound, peer: Peer, reason: str,
     bound.event(E.DISCONNECTED)
     assert [event for event, _ in bound.seen[start:]] == [E.DISCONNECTED], bound.shown()
     assert_logged(caplog, peer.name, reason)
-
-
-BAD_TRAFFIC = [
-    # libzmq ignores reserved flag bits; RFC 23 says they shall be zero and zmtp refuses.
-    ("reserved-flag-0x08", bytes((0x08, 2)) + b"ab", "reserved bits"),
-    ("reserved-flag-0x80-long", bytes((0x82,)) + (3).to_bytes(8, "big") + b"abc",
-     "reserved bits"),
-    ("long-frame-2**63-1", long_header(2**63 - 1), "more than this machine's memory"),
-    ("long-command-2**63-1", long_header(2**63 - 1, 0x04), "more than this machine's memory"),
-    ("command-with-more", frame(b"\x04PING\x00\x00", 0x05), "MORE flag"),
-    ("command-mid-multipart", frame(b"a", 0x01) + command(b"PING", b"\x00\x00"),
-     "middle of a multipart"),
-    ("ping-without-ttl", command(b"PING", b"\x00"), "TTL is missing"),
-    ("empty-command", frame(b"", 0x04), "empty command"),
-    ("peer-error", command(b"ERROR", b"\x05bye!!"), "peer sent ERROR"),
-]
 
 
 @pytest.mark.parametrize("kind", TRAFFIC_BOUND, ids=kind_id)
@@ -743,10 +733,7 @@ def test_unknown_command_ignored(kind: int, logs: pytest.LogCaptureFixture,
     else:
         peer.send_message([b"after unknown commands"])
         delivered(bound, peer, [b"after unknown commands"])
-    assert peer.still_open(0.1)
-    bound.exchange()
-    assert E.DISCONNECTED not in [event for event, _ in bound.seen]
-    peer.close()
+    survived(bound, peer)
 
 
 @pytest.mark.parametrize("kind", [zmq.PULL, zmq.XPUB, zmq.REP, zmq.ROUTER], ids=kind_id)
@@ -761,10 +748,7 @@ def test_ping_with_17_octet_context(kind: int, logs: pytest.LogCaptureFixture,
     if kind != zmq.XPUB:
         peer.send_message(envelope(kind, [b"still here"]))
         delivered(bound, peer, [b"still here"])
-    assert peer.still_open(0.1)
-    bound.exchange()
-    assert E.DISCONNECTED not in [event for event, _ in bound.seen]
-    peer.close()
+    survived(bound, peer)
 
 
 @pytest.mark.parametrize("kind", [zmq.PULL, zmq.REP, zmq.ROUTER, zmq.DEALER], ids=kind_id)
