@@ -28,7 +28,7 @@ import trio
 from .errors import ProtocolError
 from .monitor import EventKind, EventSink
 from .options import Options
-from .pipe import Message, Pipe
+from .pipe import Pipe, Received
 from .protocol import (
     Cancel,
     Closed,
@@ -116,6 +116,7 @@ class Engine:
             routing_id=options.routing_id,
             maxmsgsize=options.maxmsgsize,
             batch_messages=True,  # runs of messages as one event: no object per message
+            bare_single_frames=True,  # and a one-frame message is its bytes (see Received)
         )
         self.pipe: Pipe | None = None
         self._writer_lot = Waiters()
@@ -342,7 +343,7 @@ class Engine:
         pipe = self.pipe
         if pipe is None:
             return False
-        batch: list[Message] = []
+        batch: list[Received] = []
         alive = True
         for event in events:
             if type(event) is MessageBatch:
@@ -350,7 +351,7 @@ class Engine:
                     batch.extend(event.messages)
                 else:
                     # a fresh list nobody else holds (of tuples: see MessageBatch)
-                    batch = cast("list[Message]", event.messages)
+                    batch = cast("list[Received]", event.messages)
                 continue
             if type(event) is MessageEvent:
                 batch.append(event.frames)

@@ -8,10 +8,11 @@ and a connect may come before the bind (it completes when the name is bound).
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
-from typing import Protocol
+from typing import Protocol, cast
 
-from .pipe import Message, Pipe
+from .pipe import Message, Pipe, Received
 from .protocol.sockettypes import SocketType
 
 __all__ = ["InprocPipe", "InprocPeer", "Registry", "REGISTRY", "complete", "open_pair"]
@@ -60,7 +61,7 @@ class InprocPipe(Pipe):
         if not peer.terminated:
             peer.on_peer_gone(peer)
 
-    def read(self) -> Message | None:
+    def read(self) -> Received | None:
         inq = self.inq
         if not inq:
             return None
@@ -112,8 +113,9 @@ def open_pair(
     b_pipe = InprocPipe(out_limit=_sum_hwm(b_snd, c_rcv), in_limit=0, endpoint=endpoint)
     c_pipe.peer = b_pipe
     b_pipe.peer = c_pipe
-    b_pipe.inq = c_pipe.outq
-    c_pipe.inq = b_pipe.outq
+    # One deque per direction: the sender's outq is the receiver's inq (only ever Messages).
+    b_pipe.inq = cast("deque[Received]", c_pipe.outq)
+    c_pipe.inq = cast("deque[Received]", b_pipe.outq)
     c_pipe.is_inproc = b_pipe.is_inproc = True
     b_pipe.routing_id = c_id
     b_pipe.peer_socket_type = connecter.socket_type

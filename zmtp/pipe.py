@@ -19,12 +19,26 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .protocol.sockettypes import SocketType
 
-__all__ = ["Message", "Pipe"]
+__all__ = ["Message", "Pipe", "Received", "frame_list"]
 
-#: One whole message: its frames.  The trio engine delivers tuples (untracked by the
-#: GC once a collection has seen them, however many are queued); senders and other
-#: drivers queue lists.  Patterns accept both; the socket API always returns lists.
+#: One whole message: its frames.  Connections deliver tuples (untracked by the GC once a
+#: collection has seen them, however many are queued); senders and other drivers queue
+#: lists.  Patterns accept both; the socket API always returns lists.
 Message = list[bytes] | tuple[bytes, ...]
+#: What a pipe's ``inq`` holds: a Message, or, from the trio engine's connections, a
+#: one-frame message as the bare ``bytes`` of its frame (the common small message then
+#: costs one object, not two, and nothing for the GC).  ``type(m) is bytes`` tells.
+#: Only ``FairQueue.recv_message``'s callers see bare frames; ``FairQueue.recv`` wraps them.
+Received = Message | bytes
+
+
+def frame_list(message: Received) -> list[bytes]:
+    """A received message as the list of frames the socket APIs hand out."""
+    if type(message) is list:
+        return message
+    if isinstance(message, bytes):
+        return [message]
+    return list(message)
 
 
 def _nothing() -> None:
@@ -80,7 +94,7 @@ class Pipe:
         locally_initiated: bool = False,
     ) -> None:
         self.outq: deque[Message] = deque()
-        self.inq: deque[Message] = deque()
+        self.inq: deque[Received] = deque()
         self.out_limit = out_limit
         self.in_limit = in_limit
         self.endpoint = endpoint
@@ -123,7 +137,7 @@ class Pipe:
         if len(outq) == 1:
             self.notify_out()
 
-    def read(self) -> Message | None:
+    def read(self) -> Received | None:
         """Take the next whole message from the peer, or None."""
         inq = self.inq
         if not inq:
@@ -144,7 +158,7 @@ class Pipe:
 
     # -- transport side ----------------------------------------------------------------
 
-    def deliver(self, messages: list[Message]) -> None:
+    def deliver(self, messages: list[Received]) -> None:
         """Hand whole messages from the peer to the socket."""
         inq = self.inq
         was_empty = not inq

@@ -33,7 +33,7 @@ from .errors import Again, EndpointError, SocketClosed
 from .monitor import EventKind, EventSink, SocketEvent
 from .options import OPTIONS, Options
 from .patterns import StateError, make_pattern
-from .pipe import Message, Pipe
+from .pipe import Message, Pipe, Received, frame_list
 from .protocol import HandshakeComplete
 from .protocol.sockettypes import SocketType, is_compatible
 from .transport import Listener, configure_stream_socket, open_listener, open_stream
@@ -730,10 +730,9 @@ class Socket:
         message = self._pattern_recv()
         if message is None:
             message = await self._recv_wait()
-        # Connections queue tuples (see MessageBatch); the API hands out lists.
-        return message if type(message) is list else list(message)
+        return frame_list(message)
 
-    async def _recv_wait(self) -> Message:
+    async def _recv_wait(self) -> Received:
         timeout = self._options.rcvtimeo
         if timeout < 0:  # no cancel scope to enter and leave: this is the latency path
             return await self._recv_park()
@@ -741,7 +740,7 @@ class Socket:
             return await self._recv_park()
         raise Again(f"recv timed out after {timeout} s (rcvtimeo): nothing arrived")
 
-    async def _recv_park(self) -> Message:
+    async def _recv_park(self) -> Received:
         park = self._recv_lot.park
         while True:
             await park()
@@ -757,10 +756,12 @@ class Socket:
             raise SocketClosed(f"the {self._type.name} socket is closed")
         if not next(self._ticks) & _TICK_MASK:
             await self._tick()
-        frames = self._pattern_recv()
-        if frames is None:
-            frames = await self._recv_wait()
-        return frames[0]
+        message = self._pattern_recv()
+        if message is None:
+            message = await self._recv_wait()
+        if isinstance(message, bytes):  # a bare one-frame message (see Received)
+            return message
+        return message[0]
 
     def recv_multipart_nowait(self) -> list[bytes]:
         if self._closed:
@@ -768,7 +769,7 @@ class Socket:
         message = self._pattern_recv()
         if message is None:
             raise Again("no message is waiting")
-        return message if type(message) is list else list(message)
+        return frame_list(message)
 
     def recv_nowait(self) -> bytes:
         if self._closed:
@@ -776,7 +777,7 @@ class Socket:
         message = self._pattern_recv()
         if message is None:
             raise Again("no message is waiting")
-        return message[0]
+        return message if isinstance(message, bytes) else message[0]
 
     # -- subscriptions -------------------------------------------------------------------
 

@@ -466,3 +466,56 @@ def test_discarding_a_full_pipe_unparks_its_reader() -> None:
     a.in_blocked = True  # what the engine's reader does when it parks
     fq.discard(a)
     assert woken == [True] and not a.in_blocked and not a.inq
+
+
+# -- bare one-frame messages (the trio engine queues a one-frame message as its bytes) ---
+
+
+def test_bare_one_frame_messages_in_every_receiving_pattern() -> None:
+    # FairQueue.recv wraps a bare frame (envelope handling sees a 1-tuple); recv_message
+    # hands it on as it is.
+    fq = FairQueue()
+    a = pipe()
+    a.on_readable = fq.readable
+    a.deliver([b"bare", (b"two", b"frames")])
+    assert fq.recv() == ((b"bare",), a)
+    assert fq.recv() == ((b"two", b"frames"), a)
+    a.deliver([b"again"])
+    assert fq.recv_message() == b"again"
+
+    for kind in (SocketType.PULL, SocketType.DEALER, SocketType.PAIR, SocketType.XSUB):
+        pattern = make(kind)
+        p = pipe()
+        connect(pattern, p)
+        p.deliver([b"one", (b"a", b"b")])
+        assert [pattern.recv(), pattern.recv(), pattern.recv()] == [b"one", (b"a", b"b"), None]
+
+    # SUB filters on the frame itself, not on its first octet.
+    sub = make(SocketType.SUB)
+    p = pipe()
+    connect(sub, p)
+    sub.subscribe(b"t")
+    p.deliver([b"x-no", b"t-yes", (b"x", b"no"), (b"t", b"yes")])
+    assert [sub.recv(), sub.recv(), sub.recv()] == [b"t-yes", (b"t", b"yes"), None]
+    sub.subscribe(b"")
+    p.deliver([b"any"])
+    assert sub.receiver()() == b"any"
+
+    # ROUTER prefixes the routing id to the frame; REP finds no delimiter in a lone frame
+    # and drops it; REQ takes no lone frame as a reply.
+    router = make(SocketType.ROUTER)
+    r = pipe(routing_id=b"peer")
+    connect(router, r)
+    r.deliver([b"hello"])
+    assert router.recv() == [b"peer", b"hello"]
+    rep = make(SocketType.REP)
+    q = pipe()
+    connect(rep, q)
+    q.deliver([b"lone", (b"", b"body")])
+    assert rep.recv() == (b"body",)
+    req = make(SocketType.REQ)
+    s = pipe()
+    connect(req, s)
+    req.send([b"q"])
+    s.deliver([b"lone", (b"", b"reply")])
+    assert req.recv() == (b"reply",)

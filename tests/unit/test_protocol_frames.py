@@ -204,7 +204,7 @@ def test_large_frames_are_plain_bytes(size: int) -> None:
     also when the body outgrows the first allocation (above 1 MiB)."""
     body = bytes(range(251)) * (size // 251) + b"t" * (size % 251)
     wire = encode([body]) + encode([body[::-1]])
-    dec = FrameDecoder(batch=True)
+    dec = FrameDecoder(batch=True, bare=True)
     events: list[Event] = []
     pos = 4096
     dec.feed(wire[:pos], events)
@@ -214,7 +214,7 @@ def test_large_frames_are_plain_bytes(size: int) -> None:
         pos += n
         dec.buffer_filled(n, events)
     dec.feed(wire[pos:], events)
-    frames = [m[0] for e in events for m in e.messages]  # type: ignore[attr-defined]
+    frames = [m for e in events for m in e.messages]  # type: ignore[attr-defined]
     assert [type(f) for f in frames] == [bytes, bytes]
     assert frames == [body, body[::-1]]
     assert hash(frames[0]) == hash(bytes(bytearray(body)))
@@ -319,17 +319,28 @@ def test_bad_frame_leaves_no_half_message() -> None:
 # -- batch mode (MessageBatch) -----------------------------------------------------------
 
 
-def _flatten(events: list[Event]) -> list[Event]:
-    """Batch-mode events as the default mode reports them (one Message per message)."""
+def _flatten(events: list[Event], bare: bool = False) -> list[Event]:
+    """Batch-mode events as the default mode reports them (one Message per message),
+    checking each item's form: a tuple, or with ``bare`` a one-frame message's bytes."""
     flat: list[Event] = []
     for event in events:
         if isinstance(event, MessageBatch):
             assert event.messages, "an empty MessageBatch is never reported"
-            assert all(type(frames) is tuple for frames in event.messages)
-            flat.extend(Message(list(frames)) for frames in event.messages)
+            for item in event.messages:
+                if isinstance(item, bytes):
+                    assert bare, "bytes in a MessageBatch of a decoder without bare"
+                    flat.append(Message([item]))
+                else:
+                    assert type(item) is tuple
+                    assert not (bare and len(item) == 1), "a bare one-frame message is bytes"
+                    flat.append(Message(list(item)))
         else:
             flat.append(event)
     return flat
+
+
+#: (batch, bare): the decoder's three modes.
+MODES = [(False, False), (True, False), (True, True)]
 
 
 def test_batch_mode_keeps_order_around_other_events() -> None:
@@ -348,6 +359,24 @@ def test_batch_mode_keeps_order_around_other_events() -> None:
     assert events == [MessageBatch([(b"x",)] * 5)]
 
 
+def test_bare_mode_one_frame_messages_are_their_bytes() -> None:
+    wire = (encode([b"m1"], [b"m2", b"more"], [b""], [b"", b""]) + b"\x00\x04\x01abc"
+            + encode([b"m3"]) + b"\x04\x04PING" + encode(*([[b"x"]] * 40), [b"L" * 300]))
+    events, commands = decode(wire, subscriptions=True, batch=True, bare=True)
+    assert commands == [b"PING"]
+    assert events == [
+        # an empty frame is b"" alone; two empty frames stay a 2-tuple
+        MessageBatch([b"m1", (b"m2", b"more"), b"", (b"", b"")]),
+        Subscribe(b"abc"),
+        MessageBatch([b"m3"]),
+        MessageBatch([*([b"x"] * 40), b"L" * 300]),  # a run, then a long frame
+    ]
+    with pytest.raises(ValueError, match="batch"):
+        FrameDecoder(bare=True)
+    with pytest.raises(ValueError, match="batch_messages"):
+        Connection(SocketType.PULL, bare_single_frames=True)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(message_st, max_size=8), st.lists(st.integers(1, 700), max_size=12))
 def test_batch_mode_same_messages_as_default(
@@ -356,17 +385,19 @@ def test_batch_mode_same_messages_as_default(
     wire = encode(*messages) if messages else b""
     big = encode([b"L" * LARGE_FRAME], [b"after"])
     wire = wire + big + wire
-    dec = FrameDecoder(batch=True)
-    events = feed_in_cuts(dec, wire, cuts)
     expected = [*messages, [b"L" * LARGE_FRAME], [b"after"], *messages]
-    assert _flatten(events) == [Message(m) for m in expected]
-    assert all(isinstance(e, MessageBatch) for e in events)
-    assert dec.buffered == 0 and not dec.mid_message
+    for bare in (False, True):
+        dec = FrameDecoder(batch=True, bare=bare)
+        events = feed_in_cuts(dec, wire, cuts)
+        assert _flatten(events, bare) == [Message(m) for m in expected]
+        assert all(isinstance(e, MessageBatch) for e in events)
+        assert dec.buffered == 0 and not dec.mid_message
 
 
-def test_batch_mode_through_connection_and_errors() -> None:
+@pytest.mark.parametrize("bare", [False, True])
+def test_batch_mode_through_connection_and_errors(bare: bool) -> None:
     a = Connection(SocketType.PUSH)
-    b = Connection(SocketType.PULL, batch_messages=True)
+    b = Connection(SocketType.PULL, batch_messages=True, bare_single_frames=bare)
     for _ in range(4):
         for src, dst in ((a, b), (b, a)):
             for chunk in src.data_to_send():
@@ -374,11 +405,13 @@ def test_batch_mode_through_connection_and_errors() -> None:
     assert b.handshake_complete
     a.send_messages([[b"one"], [b"two", b""]])
     wire = b"".join(bytes(c) for c in a.data_to_send())
-    assert b.receive_data(wire) == [MessageBatch([(b"one",), (b"two", b"")])]
+    # bare (the trio engine's choice): a one-frame message is its bytes
+    batch = MessageBatch([b"one" if bare else (b"one",), (b"two", b"")])
+    assert b.receive_data(wire) == [batch]
     # Messages parsed before a violation travel with the ProtocolError, batched too.
     with pytest.raises(ProtocolError) as info:
         b.receive_data(wire + b"\xff\x00")
-    assert info.value.events == [MessageBatch([(b"one",), (b"two", b"")])]
+    assert info.value.events == [batch]
 
 
 # -- runs of equal frames (unpacked a window at a time) ----------------------------------
@@ -408,11 +441,11 @@ def test_runs_of_equal_frames_decode_as_frame_by_frame(
     wire = encode(*messages) if messages else b""
     wire += b"\x04\x04PING" + wire
     expected = [Message(m) for m in messages] * 2
-    for batch in (True, False):
+    for batch, bare in MODES:
         commands: list[bytes] = []
-        dec = FrameDecoder(batch=batch, on_command=_recorder(commands))
+        dec = FrameDecoder(batch=batch, bare=bare, on_command=_recorder(commands))
         events = feed_in_cuts(dec, wire, cuts)
-        assert (_flatten(events) if batch else events) == expected
+        assert (_flatten(events, bare) if batch else events) == expected
         assert commands == [b"PING"]
         assert dec.buffered == 0 and not dec.mid_message
 
@@ -422,15 +455,16 @@ def test_run_stops_at_a_bad_header_and_keeps_what_came_before() -> None:
     wire = encode(*good)
     # Where the 101st header of the run would be: reserved flag bits, same size octet.
     bad = wire + b"\x08\x10" + b"r" * 16 + encode(*good)
-    dec = FrameDecoder(batch=True)
-    events: list[Event] = []
-    with pytest.raises(ProtocolError, match="reserved"):
-        dec.feed(bad, events)
-    assert _flatten(events) == [Message(m) for m in good]
-    # A run that ends in a different size, a multipart or a long frame: nothing lost.
-    for tail in ([b"x" * 17], [b"r" * 16, b"more"], [b"L" * 300]):
-        events, _ = decode(encode(*good, tail, *good), batch=True)
-        assert _flatten(events) == [Message(m) for m in [*good, tail, *good]]
+    for bare in (False, True):
+        dec = FrameDecoder(batch=True, bare=bare)
+        events: list[Event] = []
+        with pytest.raises(ProtocolError, match="reserved"):
+            dec.feed(bad, events)
+        assert _flatten(events, bare) == [Message(m) for m in good]
+        # A run that ends in a different size, a multipart or a long frame: nothing lost.
+        for tail in ([b"x" * 17], [b"r" * 16, b"more"], [b"L" * 300]):
+            events, _ = decode(encode(*good, tail, *good), batch=True, bare=bare)
+            assert _flatten(events, bare) == [Message(m) for m in [*good, tail, *good]]
 
 
 def test_runs_cost_mixed_traffic_no_probe_per_frame() -> None:

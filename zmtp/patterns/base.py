@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from ..errors import ZMTPError
 from ..options import Options
-from ..pipe import Message, Pipe
+from ..pipe import Message, Pipe, Received
 
 __all__ = ["FairQueue", "LoadBalancer", "Pattern", "StateError"]
 
@@ -58,11 +58,14 @@ class FairQueue:
                     active.rotate(-1)
             else:
                 active.popleft()
+            if isinstance(message, bytes):  # a bare one-frame message (see Received)
+                return (message,), pipe
             return message, pipe
         return None
 
-    def recv_message(self) -> Message | None:
-        """``recv`` for patterns that do not need to know the pipe (no tuple per message).
+    def recv_message(self) -> Received | None:
+        """``recv`` for patterns that do not need to know the pipe (no tuple per message),
+        and that hand a bare one-frame message on as it is (see Received).
 
         The body of ``Pipe.read`` is written out here: this runs once per message."""
         active = self.active
@@ -182,13 +185,13 @@ class Pattern:
     def send(self, message: Message) -> bool:
         raise UnsupportedOperation(f"{type(self).__name__.upper()} sockets cannot send")
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         raise UnsupportedOperation(f"{type(self).__name__.upper()} sockets cannot receive")
 
     def has_message(self) -> bool:
         return self.fq.has_message()
 
-    def receiver(self) -> Callable[[], Message | None]:
+    def receiver(self) -> Callable[[], Received | None]:
         """What a socket calls for ``recv``: ``recv`` itself, or the fair queue's when
         ``recv`` would only pass its answer on (one call less per message).  Sockets ask
         again after subscribing, unsubscribing or changing an option."""

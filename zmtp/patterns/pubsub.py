@@ -14,7 +14,7 @@ from collections import deque
 from collections.abc import Callable
 
 from ..options import Options
-from ..pipe import Message, Pipe
+from ..pipe import Message, Pipe, Received
 from .base import Pattern, UnsupportedOperation
 
 __all__ = ["Pub", "Sub", "XPub", "XSub", "PublisherTopics", "SubscriberTopics"]
@@ -232,7 +232,7 @@ class XPub(Pub):
     def has_message(self) -> bool:
         return bool(self.pending) or self.fq.has_message()
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         if self.pending:
             pipe = self.pending_from.popleft()
             if pipe is not None:
@@ -324,7 +324,7 @@ class XSub(Pattern):
 
     recv_is_fair_queue = True
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         return self.fq.recv_message()
 
 
@@ -336,7 +336,7 @@ class Sub(XSub):
     def send(self, message: Message) -> bool:
         raise UnsupportedOperation("SUB sockets cannot send; use subscribe() and unsubscribe()")
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         recv = self.fq.recv_message
         invert = self.options.invert_matching
         if not invert and b"" in self.topics.counts:  # everything: nothing to filter
@@ -346,10 +346,11 @@ class Sub(XSub):
             message = recv()
             if message is None:
                 return None
-            if matches(message[0]) is not invert:
+            first = message if isinstance(message, bytes) else message[0]
+            if matches(first) is not invert:
                 return message
 
-    def receiver(self) -> Callable[[], Message | None]:
+    def receiver(self) -> Callable[[], Received | None]:
         if b"" in self.topics.counts and not self.options.invert_matching:
             return self.fq.recv_message  # everything matches: nothing to filter
         return self.recv

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from ..options import Options
-from ..pipe import Message, Pipe
+from ..pipe import Message, Pipe, Received
 from .base import StateError
 from .simple import Dealer
 
@@ -48,7 +48,7 @@ class Req(Dealer):
         else:
             pipe.discard_inbound()  # not the peer we asked (or nothing asked): drop, as libzmq does
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         if not self.expecting_reply:
             raise StateError("REQ must send a request before receiving")
         while True:
@@ -101,7 +101,7 @@ class Rep(Dealer):
     def pipe_ready(self, pipe: Pipe) -> bool:
         return True
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         if self.envelope is not None:
             raise StateError("REP must send the reply before receiving the next request")
         while True:

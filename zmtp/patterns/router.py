@@ -6,7 +6,7 @@ import os
 
 from ..errors import HostUnreachable
 from ..options import Options
-from ..pipe import Message, Pipe
+from ..pipe import Message, Pipe, Received
 from .base import Pattern
 
 __all__ = ["Router"]
@@ -76,7 +76,7 @@ class Router(Pattern):
         pipe.write(message[1:])
         return True
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         got = self.fq.recv()
         if got is None:
             return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..options import Options
-from ..pipe import Message, Pipe
+from ..pipe import Message, Pipe, Received
 from .base import LoadBalancer, Pattern
 
 __all__ = ["Dealer", "Pair", "Pull", "Push"]
@@ -48,7 +48,7 @@ class Pull(Pattern):
     can_send = False
     recv_is_fair_queue = True
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         return self.fq.recv_message()
 
 
@@ -61,7 +61,7 @@ class Dealer(Push):
         if self.options.probe_router:
             pipe.write([b""])  # libzmq's probe: one empty frame, first on the connection
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         return self.fq.recv_message()
 
 
@@ -95,5 +95,5 @@ class Pair(Pattern):
         peer.write(message)
         return True
 
-    def recv(self) -> Message | None:
+    def recv(self) -> Received | None:
         return self.fq.recv_message()

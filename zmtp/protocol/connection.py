@@ -74,6 +74,7 @@ class Connection:
     """One ZMTP connection's protocol state.  See zmtp/protocol/CONTRACT.md."""
 
     __slots__ = (
+        "_bare_single_frames",
         "_batch_messages",
         "_closed",
         "_decoder",
@@ -104,9 +105,13 @@ class Connection:
         metadata: Mapping[str, bytes] | None = None,
         maxmsgsize: int = -1,
         batch_messages: bool = False,
+        bare_single_frames: bool = False,
     ) -> None:
+        if bare_single_frames and not batch_messages:
+            raise ValueError("bare_single_frames applies to batch_messages=True only")
         self.socket_type = SocketType(socket_type)
         self._batch_messages = batch_messages
+        self._bare_single_frames = bare_single_frames
         mech = mechanism if mechanism is not None else NullMechanism()
         check_mechanism_name(mech.name)
         self._mechanism = mech.fresh()
@@ -336,6 +341,7 @@ class Connection:
             accept_messages=False,
             on_early_message=self._zmtp2_identity,
             batch=self._batch_messages,
+            bare=self._bare_single_frames,
         )
 
     def _zmtp2_identity(self, frames: list[bytes], events: list[Event]) -> None:
@@ -360,6 +366,7 @@ class Connection:
             on_early_message=self._early_message,
             accept_messages=False,
             batch=self._batch_messages,
+            bare=self._bare_single_frames,
         )
         self._mechanism.start(self._encoder.command, self._metadata_bytes)
 

@@ -61,11 +61,13 @@ class MessageBatch(Event):
     stays queued) costs more than parsing the frames.  Each item is one message's frames,
     as a tuple: a tuple of ``bytes`` leaves the GC's tracking at the first collection it
     survives, so a backlog of queued messages costs the GC nothing (lists stay tracked, and
-    every full collection walked every queued message again).  Reported only by connections
+    every full collection walked every queued message again).  With
+    ``Connection(bare_single_frames=True)`` a one-frame message is its frame's ``bytes``
+    instead: no tuple at all for the common small message.  Reported only by connections
     that asked for it; other events keep their order around it.
     """
 
-    messages: list[tuple[bytes, ...]]
+    messages: list[tuple[bytes, ...] | bytes]
 
 
 @dataclass(frozen=True, slots=True)

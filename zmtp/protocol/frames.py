@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Sequence
+from operator import itemgetter
 from struct import Struct
 from typing import Any
 
@@ -88,15 +89,26 @@ _RUN_MIN = 8  # shorter runs go frame by frame
 #: loop always makes progress), doubling while no run shows up.
 _RUN_BACKOFF_MIN = 512
 _RUN_BACKOFF_MAX = 64 * 1024
-_RUN_UNPACKERS: dict[int, Callable[[memoryview], Iterable[tuple[bytes]]]] = {}
+_RunUnpacker = Callable[[memoryview], Iterable["tuple[bytes] | bytes"]]
+_RUN_UNPACKERS: dict[tuple[int, bool], _RunUnpacker] = {}
+_first = itemgetter(0)
 
 
-def _run_unpacker(size: int) -> Callable[[memoryview], Iterable[tuple[bytes]]]:
+def _run_unpacker(size: int, bare: bool) -> _RunUnpacker:
     """``iter_unpack`` for frames of ``size`` octets with their 2-octet header: it yields
-    each body as a 1-tuple, which is exactly a one-frame message of a MessageBatch."""
-    unpack = _RUN_UNPACKERS.get(size)
+    each body as a 1-tuple, which is exactly a one-frame message of a MessageBatch (or,
+    ``bare``, the body itself, taken out of the tuple in C)."""
+    unpack = _RUN_UNPACKERS.get((size, bare))
     if unpack is None:
-        unpack = _RUN_UNPACKERS[size] = Struct(f"2x{size}s").iter_unpack
+        tuples = Struct(f"2x{size}s").iter_unpack
+        if bare:
+
+            def unpack(view: memoryview) -> Iterable[bytes]:
+                return map(_first, tuples(view))
+
+        else:
+            unpack = tuples
+        _RUN_UNPACKERS[size, bare] = unpack
     return unpack
 
 
@@ -107,9 +119,10 @@ class _Runs:
     pushed further away each time (up to 64 KiB), so traffic of mixed sizes pays for a
     probe now and then only; a run found resets that."""
 
-    __slots__ = ("_backoff", "_data", "_n", "_view", "_window", "next_probe")
+    __slots__ = ("_backoff", "_bare", "_data", "_n", "_view", "_window", "next_probe")
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes, bare: bool) -> None:
+        self._bare = bare
         self._data = data
         self._n = len(data)
         self._view = memoryview(data)
@@ -117,7 +130,7 @@ class _Runs:
         self._backoff = _RUN_BACKOFF_MIN
         self.next_probe = 0
 
-    def take(self, pos: int, extend: Callable[[Iterable[tuple[bytes]]], None]) -> int:
+    def take(self, pos: int, extend: Callable[[Iterable[tuple[bytes] | bytes]], None]) -> int:
         """Unpack the run of frames starting at ``pos`` (if any) into ``extend``; returns
         the position after it."""
         data = self._data
@@ -143,7 +156,7 @@ class _Runs:
             if run < _RUN_MIN:
                 break
             stop = pos + run * stride
-            extend(_run_unpacker(size)(self._view[pos:stop]))
+            extend(_run_unpacker(size, self._bare)(self._view[pos:stop]))
             pos = stop
             self._backoff = _RUN_BACKOFF_MIN
             if run < count:
@@ -294,6 +307,7 @@ class FrameDecoder:
         "_tail",
         "_v2",
         "accept_messages",
+        "bare",
         "batch",
         "on_command",
         "on_early_message",
@@ -311,7 +325,10 @@ class FrameDecoder:
         accept_messages: bool = True,
         subscriptions: bool = False,
         batch: bool = False,
+        bare: bool = False,
     ) -> None:
+        if bare and not batch:
+            raise ValueError("bare one-frame messages exist only in batch mode")
         self._maxmsgsize = maxmsgsize
         self._limit = _NO_LIMIT if maxmsgsize < 0 else maxmsgsize
         self._v2 = v2
@@ -335,6 +352,8 @@ class FrameDecoder:
         self.stopped = False
         #: Report messages as MessageBatch events (runs of messages) instead of Message.
         self.batch = batch
+        #: In a MessageBatch, a one-frame message is its frame's ``bytes``, not a 1-tuple.
+        self.bare = bare
 
     @property
     def buffered(self) -> int:
@@ -387,12 +406,13 @@ class FrameDecoder:
         subs = self.subscriptions
         append = events.append
         batch = self.batch
+        bare = self.bare
         # Batch mode: messages not reported yet.  Flushed as one MessageBatch before any
         # other event is appended (order is kept) and when this call ends, however it ends.
-        msgs: list[tuple[bytes, ...]] = []
+        msgs: list[tuple[bytes, ...] | bytes] = []
         add_msg = msgs.append
         add_runs = msgs.extend
-        runs = _Runs(data)
+        runs = _Runs(data, bare)
         new_message = _new_message
         set_frames = _set_frames
         from_bytes = int.from_bytes
@@ -410,14 +430,24 @@ class FrameDecoder:
                             # Frame by frame up to the next probe for a run, which costs
                             # this loop nothing: it is the bound it checks anyway.
                             lim = runs.next_probe if runs.next_probe < n else n
-                            while pos + 1 < n and not data[pos]:
-                                end = pos + 2 + data[pos + 1]
-                                if end > lim:
-                                    break
-                                add_msg((data[pos + 2 : end],))
-                                pos = end
+                            if bare:  # the same loop, without the tuple
+                                while pos + 1 < n and not data[pos]:
+                                    end = pos + 2 + data[pos + 1]
+                                    if end > lim:
+                                        break
+                                    add_msg(data[pos + 2 : end])
+                                    pos = end
+                                else:
+                                    break  # not a short final frame: the general path
                             else:
-                                break  # not a short final frame: the general path below
+                                while pos + 1 < n and not data[pos]:
+                                    end = pos + 2 + data[pos + 1]
+                                    if end > lim:
+                                        break
+                                    add_msg((data[pos + 2 : end],))
+                                    pos = end
+                                else:
+                                    break  # not a short final frame: the general path
                             if end > n:
                                 break  # incomplete
                             pos = runs.take(pos, add_runs)  # moves next_probe on
@@ -503,7 +533,7 @@ class FrameDecoder:
                     fast = accept and not subs and limit >= 255
                     continue
                 if batch:
-                    add_msg(tuple(frames))
+                    add_msg(frame if bare and len(frames) == 1 else tuple(frames))
                     continue
                 m = new_message(msg_cls)
                 set_frames(m, frames)
@@ -630,7 +660,8 @@ class FrameDecoder:
             self.on_early_message(frames, events)
             return
         if self.batch:
-            events.append(MessageBatch([tuple(frames)]))
+            bare = self.bare and len(frames) == 1
+            events.append(MessageBatch([frame if bare else tuple(frames)]))
             return
         m = _new_message(Message)
         _set_frames(m, frames)

@@ -34,7 +34,7 @@ from ...errors import Again, EndpointError, SocketClosed, ZMTPError
 from ...options import Options
 from ...patterns import make_pattern
 from ...patterns.pubsub import Sub as _Sub
-from ...pipe import Message, Pipe
+from ...pipe import Message, Pipe, frame_list
 from ...protocol import HandshakeComplete
 from ...protocol.sockettypes import SocketType, is_compatible
 from .driver import Driver, LoopDriver
@@ -286,7 +286,7 @@ class SocketCore:
             self.received = True
             message = self.pattern.recv()
             if message is not None:
-                return message if type(message) is list else list(message)
+                return frame_list(message)
             if not block or timeout == 0:
                 raise Again("no message is waiting")
             deadline = None if timeout < 0 else time.monotonic() + timeout
@@ -303,7 +303,7 @@ class SocketCore:
                     self._check()
                     message = self.pattern.recv()
                     if message is not None:
-                        return message if type(message) is list else list(message)
+                        return frame_list(message)
             finally:
                 self.recv_waiters -= 1
 
@@ -322,14 +322,14 @@ class SocketCore:
                 more = recv()
                 if more is None:
                     break
-                append(more if type(more) is list else list(more))
+                append(frame_list(more))
             return message
 
     def try_recv(self) -> list[bytes] | None:
         with self.lock:
             self._check()
             message = self.pattern.recv()
-            return message if message is None or type(message) is list else list(message)
+            return None if message is None else frame_list(message)
 
     def wait_events(self, mask: int, timeout: float) -> int:
         """Block until one of ``mask``'s bits is ready, or ``timeout`` s (-1: forever)."""
@@ -983,7 +983,8 @@ def _sub_has_message(pattern: _Sub) -> bool:
         if not pipe.inq:
             fq.active.popleft()
             continue
-        if matches(pipe.inq[0][0]):
+        head = pipe.inq[0]
+        if matches(head if isinstance(head, bytes) else head[0]):
             return True
         fq.recv()  # not wanted any more: dropped, as the next recv would
     return False

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, cast
 
 from ...engine import make_mechanism
 from ...errors import ProtocolError
-from ...pipe import Message, Pipe
+from ...pipe import Pipe, Received
 from ...protocol import (
     Cancel,
     Closed,
@@ -267,7 +267,7 @@ class StreamEngine(asyncio.BufferedProtocol):
         pipe = self.pipe
         if pipe is None:
             return
-        batch: list[Message] = []
+        batch: list[Received] = []
         core = self.core
         with self.lock:
             for event in events:
@@ -275,7 +275,7 @@ class StreamEngine(asyncio.BufferedProtocol):
                     if batch:
                         batch.extend(event.messages)
                     else:
-                        batch = cast("list[Message]", event.messages)  # fresh, ours
+                        batch = cast("list[Received]", event.messages)  # fresh, ours
                     continue
                 if type(event) is MessageEvent:
                     batch.append(event.frames)
