@@ -15,7 +15,6 @@ consumed nothing.
 from __future__ import annotations
 
 import builtins
-import itertools
 import logging
 import math
 import random
@@ -47,7 +46,6 @@ log = logging.getLogger("zmtp")
 #: (a power of two): often enough that a busy loop lets the connections' tasks run,
 #: rarely enough that the checkpoint's cost (several microseconds) is spread thin.
 _CHECKPOINT_EVERY = 256
-_TICK_MASK = _CHECKPOINT_EVERY - 1
 _ZERO_COPY_MIN = 64 * 1024
 _CONFLATE_TYPES = frozenset(
     {SocketType.PUSH, SocketType.PULL, SocketType.PUB, SocketType.SUB, SocketType.DEALER}
@@ -177,7 +175,7 @@ class Socket:
         self._pattern_send = self._pattern.send
         pattern = self._pattern
         self._pattern_recv = pattern.receiver()
-        self._ticks = itertools.count(1)
+        self._until_checkpoint = _CHECKPOINT_EVERY  # counts down; see _tick
         self._pipes: set[Pipe] = set()
         self._engines: set[Engine] = set()
         self._bindings: dict[str, _Binding] = {}
@@ -664,7 +662,8 @@ class Socket:
             raise SocketClosed(f"the {self._type.name} socket is closed")
         # A tuple: queued messages then cost the GC nothing (see MessageBatch).
         message = (data if type(data) is bytes else _frame(data),)
-        if not next(self._ticks) & _TICK_MASK:
+        self._until_checkpoint -= 1
+        if not self._until_checkpoint:
             await self._tick()
         if not self._pattern_send(message):
             await self._send_wait(message)
@@ -676,7 +675,8 @@ class Socket:
         message = [_frame(frame) for frame in frames]
         if not message:
             raise ValueError("a message needs at least one frame")
-        if not next(self._ticks) & _TICK_MASK:
+        self._until_checkpoint -= 1
+        if not self._until_checkpoint:
             await self._tick()
         if not self._pattern_send(message):
             await self._send_wait(message)
@@ -684,6 +684,7 @@ class Socket:
     async def _tick(self) -> None:
         """Every so many sends/receives that did not have to wait: a full checkpoint, taken
         *before* the operation so that a cancellation it delivers leaves nothing done."""
+        self._until_checkpoint = _CHECKPOINT_EVERY
         await trio.lowlevel.checkpoint()
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket was closed")
@@ -725,7 +726,8 @@ class Socket:
         """Receive one whole message as a list of frames."""
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket is closed")
-        if not next(self._ticks) & _TICK_MASK:
+        self._until_checkpoint -= 1
+        if not self._until_checkpoint:
             await self._tick()
         message = self._pattern_recv()
         if message is None:
@@ -754,7 +756,8 @@ class Socket:
         """Receive a message and return its first frame (its only frame, usually)."""
         if self._closed:
             raise SocketClosed(f"the {self._type.name} socket is closed")
-        if not next(self._ticks) & _TICK_MASK:
+        self._until_checkpoint -= 1
+        if not self._until_checkpoint:
             await self._tick()
         message = self._pattern_recv()
         if message is None:
