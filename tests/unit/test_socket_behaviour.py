@@ -492,3 +492,29 @@ def test_socket_types_are_libzmq_numbers() -> None:
              zmtp.PULL, zmtp.PUSH, zmtp.XPUB, zmtp.XSUB)
     assert types == tuple(range(11))
     assert zmtp.SocketType.PUSH is zmtp.PUSH
+
+
+async def test_recv_takes_turns_and_wakes_a_reader_held_at_rcvhwm() -> None:
+    """Socket.recv's written-out fair-queue step keeps FairQueue's rules: one message per
+    pipe per turn, bare and tuple messages alike, and a pipe whose reader waits for room
+    (rcvhwm) is read through the pattern so that the reader is woken."""
+    from zmtp.pipe import Pipe
+
+    async with zmtp.Socket(zmtp.PULL) as pull:
+        pattern = pull._pattern
+        pipes = [Pipe(out_limit=0, in_limit=2) for _ in range(3)]
+        for pipe in pipes:
+            pipe.on_readable = pattern.readable
+            pattern.attach(pipe)
+        pipes[0].deliver([b"a1", (b"a2",), b"a3"])
+        pipes[1].deliver([b"b1"])
+        pipes[2].deliver([(b"c1", b"more"), b"c2"])
+        woken: list[int] = []
+        pipes[0].in_blocked = True  # its reader waits until fewer than 2 are queued
+        pipes[0].notify_in_space = lambda: woken.append(0)
+        got = [await pull.recv() for _ in range(6)]
+        assert got == [b"a1", b"b1", b"c1", b"a2", b"c2", b"a3"]
+        assert woken == [0] and not pipes[0].in_blocked
+        assert not pattern.fq.active
+        pipes[1].deliver([b"b2"])
+        assert pull.recv_nowait() == b"b2"
