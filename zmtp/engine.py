@@ -51,7 +51,10 @@ __all__ = ["Engine", "make_mechanism"]
 
 log = logging.getLogger("zmtp")
 
-RECV_SIZE = 256 * 1024
+#: Octets asked for per read.  Below malloc's mmap threshold (128 KiB in glibc and musl):
+#: a bigger buffer is mapped, shrunk with mremap to what arrived and unmapped again by
+#: every read, three system calls (a ROUTER answering 200 peers: 12k -> 19k round trips/s).
+RECV_SIZE = 64 * 1024
 _IOV_MAX = 1024
 _HAS_SENDMSG = hasattr(stdlib_socket.socket, "sendmsg")
 #: A message queued to an idle writer is written from the sending task unless the last
