@@ -16,10 +16,12 @@ from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from .protocol.frames import Encoded
+
 if TYPE_CHECKING:
     from .protocol.sockettypes import SocketType
 
-__all__ = ["Message", "Pipe", "Received", "frame_list"]
+__all__ = ["Message", "Outgoing", "Pipe", "Received", "frame_list"]
 
 #: One whole message: its frames.  Connections deliver tuples (untracked by the GC once a
 #: collection has seen them, however many are queued); senders and other drivers queue
@@ -30,6 +32,9 @@ Message = list[bytes] | tuple[bytes, ...]
 #: costs one object, not two, and nothing for the GC).  ``type(m) is bytes`` tells.
 #: Only ``FairQueue.recv_message``'s callers see bare frames; ``FairQueue.recv`` wraps them.
 Received = Message | bytes
+#: What a pipe's ``outq`` holds: a Message, or, to a connection (never inproc), a message
+#: already framed for the wire (a PUB frames once what it sends to many peers).
+Outgoing = Message | Encoded
 
 
 def frame_list(message: Received) -> list[bytes]:
@@ -93,7 +98,7 @@ class Pipe:
         endpoint: str = "",
         locally_initiated: bool = False,
     ) -> None:
-        self.outq: deque[Message] = deque()
+        self.outq: deque[Outgoing] = deque()
         self.inq: deque[Received] = deque()
         self.out_limit = out_limit
         self.in_limit = in_limit
@@ -170,7 +175,7 @@ class Pipe:
         if was_empty and inq:
             self.on_readable(self)
 
-    def take(self, max_messages: int = 1024, max_bytes: int = 0) -> list[Message]:
+    def take(self, max_messages: int = 1024, max_bytes: int = 0) -> list[Outgoing]:
         """Take up to ``max_messages`` queued outgoing messages for the writer; with
         ``max_bytes``, stop once that much payload is taken (one message at least), for
         writers that copy what the kernel does not take at once.
@@ -181,14 +186,17 @@ class Pipe:
         outq = self.outq
         was_full = not self.has_room()
         if max_bytes > 0:
-            taken: list[Message] = []
+            taken: list[Outgoing] = []
             size = 0
             popleft = outq.popleft
             while outq and len(taken) < max_messages and size < max_bytes:
                 message = popleft()
                 taken.append(message)
-                for frame in message:
-                    size += len(frame)
+                if isinstance(message, Encoded):
+                    size += len(message)
+                else:
+                    for frame in message:
+                        size += len(frame)
         elif len(outq) <= max_messages:
             taken = list(outq)
             outq.clear()

@@ -223,3 +223,45 @@ async def test_zmtp_pub_ignores_upstream_messages_from_libzmq_xsub(ctx: Any) -> 
                     await trio.sleep(0.01)
         finally:
             xsub.close(linger=0)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+@pytest.mark.parametrize("zmtp_binds", BINDS)
+async def test_zmtp_pub_to_several_libzmq_subs_frames_once(
+    ctx: Any, ipc_dir: Path, zmtp_binds: bool, transport: str
+) -> None:
+    """With several subscribers a zmtp PUB frames small messages once for all connections
+    (Encoded): libzmq receives exactly what it would otherwise, small, multipart, empty,
+    big and zero-copy messages in order, next to a zmtp SUB over inproc."""
+    messages = [[b"t-one"], [b"t", b"", b"parts"], [b"t-" + b"x" * 300], [b"t" * 5000],
+                [b"t" + b"y" * 70_000], [b"t-last"]]
+    async with zmtp.Socket(zmtp.PUB, linger=0) as pub, \
+            zmtp.Socket(zmtp.SUB, linger=0) as local:
+        subs = [zsock(ctx, "SUB") for _ in range(3)]
+        try:
+            if zmtp_binds:
+                endpoint = await pub.bind(endpoint_for(transport, ipc_dir))
+                for sub in subs:
+                    sub.connect(endpoint)
+            else:
+                for sub in subs:
+                    await pub.connect(zbind(sub, endpoint_for(transport, ipc_dir)))
+            await pub.bind(f"inproc://{ipc_dir.name}-pub")
+            await local.connect(f"inproc://{ipc_dir.name}-pub")
+            local.subscribe(b"t")
+            for sub in subs:
+                sub.setsockopt(zmq.SUBSCRIBE, b"t")
+            topics = pub._pattern.topics.by_topic  # type: ignore[attr-defined]
+            with trio.fail_after(10):  # until every subscription has reached the PUB
+                while len(topics.get(b"t", ())) < 4:
+                    for sub in subs:  # libzmq attaches a new peer when the socket is used
+                        sub.getsockopt(zmq.EVENTS)
+                    await trio.sleep(0.01)
+            for message in messages:
+                await pub.send_multipart(message)
+            for sub in subs:
+                assert [await zrecv(sub) for _ in messages] == messages
+            assert [await trecv(local) for _ in messages] == messages
+        finally:
+            for sub in subs:
+                sub.close(linger=0)

@@ -10,6 +10,8 @@ from zmtp.patterns import FairQueue, LoadBalancer, StateError, make_pattern
 from zmtp.patterns.base import Pattern
 from zmtp.patterns.pubsub import PublisherTopics, SubscriberTopics
 from zmtp.pipe import Pipe
+from zmtp.protocol import Event
+from zmtp.protocol.frames import Encoded, FrameDecoder
 from zmtp.protocol.sockettypes import SocketType
 
 
@@ -351,6 +353,19 @@ def test_pair_refuses_second_peer() -> None:
     assert connect(pair, b)
 
 
+def queued(p: Pipe) -> list[list[bytes]]:
+    """A pipe's outgoing queue as frames (a PUB queues some messages already framed)."""
+    out = []
+    for item in p.outq:
+        if isinstance(item, Encoded):
+            events: list[Event] = []
+            FrameDecoder().feed(item, events)
+            out += [event.frames for event in events]  # type: ignore[attr-defined]
+        else:
+            out.append(list(item))
+    return out
+
+
 def test_pub_drops_for_full_subscriber_and_filters() -> None:
     pub = make(SocketType.PUB)
     fast, slow, other = pipe(out_limit=10), pipe(out_limit=1), pipe()
@@ -358,8 +373,8 @@ def test_pub_drops_for_full_subscriber_and_filters() -> None:
         connect(pub, p)
         pub.peer_subscription(p, b"t" if p is not other else b"x", True)
     assert pub.send([b"t1"]) and pub.send([b"t2"])  # never blocks
-    assert [m[0] for m in fast.outq] == [b"t1", b"t2"]
-    assert [m[0] for m in slow.outq] == [b"t1"]
+    assert queued(fast) == [[b"t1"], [b"t2"]]
+    assert queued(slow) == [[b"t1"]]
     assert not other.outq
     # Upstream messages to a PUB are discarded, not queued.
     fast.deliver([[b"upstream"]])
@@ -519,3 +534,32 @@ def test_bare_one_frame_messages_in_every_receiving_pattern() -> None:
     req.send([b"q"])
     s.deliver([b"lone", (b"", b"reply")])
     assert req.recv() == (b"reply",)
+
+
+def test_pub_frames_once_what_goes_to_many_connections() -> None:
+    """To several connections a small message is queued framed, one object for all; to
+    one peer, to inproc or conflate pipes, and when big or not bytes, as it is."""
+    pub = make(SocketType.PUB)
+    a, b = pipe(), pipe()
+    inproc = pipe()
+    inproc.is_inproc = True
+    for p in (a, b, inproc):
+        connect(pub, p)
+        pub.peer_subscription(p, b"", True)
+    big = b"B" * 5000
+    view = memoryview(b"v" * 10)
+    for message in ([b"m"], [b"m", b"", b"parts"], [big], [view]):
+        pub.send(message)
+    shared = a.outq[0]
+    assert type(shared) is Encoded and b.outq[0] is shared
+    assert type(a.outq[1]) is Encoded
+    assert [type(m) for m in list(a.outq)[2:]] == [list, list]  # big; not bytes
+    assert queued(a) == queued(b) == [[b"m"], [b"m", b"", b"parts"], [big], [view]]
+    assert [type(m) for m in inproc.outq] == [list] * 4  # the peer socket reads frames
+    lone_pub, solo = make(SocketType.PUB), pipe()
+    connect(lone_pub, solo)
+    lone_pub.peer_subscription(solo, b"", True)
+    lone_pub.send([b"s-only"])
+    assert list(solo.outq) == [[b"s-only"]]  # one peer: framed by its connection
+    # A writer that counts bytes counts an Encoded message by its length.
+    assert [type(m) for m in a.take(max_bytes=1)] == [Encoded]

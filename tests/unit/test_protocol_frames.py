@@ -15,9 +15,11 @@ from zmtp.protocol import frames as frames_module
 from zmtp.protocol.frames import (
     LARGE_FRAME,
     ZERO_COPY_THRESHOLD,
+    Encoded,
     FrameDecoder,
     FrameEncoder,
     encode_frame,
+    encode_message,
 )
 
 
@@ -283,6 +285,26 @@ def test_roundtrip_random_cuts(messages: list[list[bytes]], cuts: list[int]) -> 
     events = feed_in_cuts(dec, wire, cuts)
     assert events == [Message(m) for m in messages]
     assert dec.buffered == 0 and not dec.mid_message
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(message_st, st.booleans()), max_size=10))
+def test_encoded_messages_write_the_same_octets(messages: list[tuple[list[bytes], bool]]) -> None:
+    """``encode_message`` frames a message once (a PUB's many connections share it); a
+    batch mixing Encoded and plain messages, or of Encoded only, writes what plain
+    messages would."""
+    plain = [m for m, _ in messages]
+    mixed = [encode_message(m) if pre else m for m, pre in messages]
+    assert all(type(encode_message(m)) is Encoded for m in plain)
+    expected = encode(*plain) if plain else b""
+    for batch in (mixed, [encode_message(m) for m in plain]):
+        enc = FrameEncoder()
+        enc.messages(batch)  # type: ignore[arg-type]
+        assert b"".join(bytes(c) for c in enc.drain()) == expected
+    dec = FrameDecoder()
+    events: list[Event] = []
+    dec.feed(b"".join(encode_message(m) for m in plain), events)
+    assert events == [Message(m) for m in plain]
 
 
 def test_feed_accepts_any_buffer() -> None:

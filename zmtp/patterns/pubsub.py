@@ -14,7 +14,8 @@ from collections import deque
 from collections.abc import Callable
 
 from ..options import Options
-from ..pipe import Message, Pipe, Received
+from ..pipe import Message, Outgoing, Pipe, Received
+from ..protocol.frames import encode_message
 from .base import Pattern, UnsupportedOperation
 
 __all__ = ["Pub", "Sub", "XPub", "XSub", "PublisherTopics", "SubscriberTopics"]
@@ -79,6 +80,22 @@ class PublisherTopics:
         return found
 
 
+#: Messages up to this size go to many peers framed once, not once per connection.
+_SHARED_ENCODING_MAX = 4096
+
+
+def _for_many_connections(message: Message) -> Outgoing:
+    """What a PUB queues to each of several connections: the message framed once for all
+    of them when it is small frames of ``bytes`` (copying them is cheaper than framing
+    them again per connection), else the message itself."""
+    size = 0
+    for frame in message:
+        if type(frame) is not bytes:
+            return message
+        size += len(frame)
+    return encode_message(message) if size <= _SHARED_ENCODING_MAX else message
+
+
 def _pipe_topics(pipe: Pipe) -> set[bytes]:
     topics = pipe.user_data
     if not isinstance(topics, set):
@@ -136,6 +153,7 @@ class Pub(Pattern):
                     limit = pipe.out_limit
                     if limit > 0 and not pipe.terminated and len(pipe.outq) >= limit:
                         return False
+            queued: Outgoing | None = None if len(peers) > 1 else message
             for pipe in peers:
                 if pipe.terminated:
                     continue
@@ -146,8 +164,10 @@ class Pub(Pattern):
                 if pipe.is_inproc or pipe.conflate:
                     pipe.write(message)
                     continue
+                if queued is None:
+                    queued = _for_many_connections(message)
                 # Pipe.write, written out: this runs once per message and subscriber.
-                outq.append(message)
+                outq.append(queued)
                 if len(outq) == 1:
                     pipe.notify_out()
         return True
