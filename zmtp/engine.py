@@ -353,7 +353,7 @@ class Engine:
                 if batch:
                     batch.extend(event.messages)
                 else:
-                    # a fresh list nobody else holds (of tuples: see MessageBatch)
+                    # a fresh list nobody else holds (tuples and bare frames: see MessageBatch)
                     batch = cast("list[Received]", event.messages)
                 continue
             if type(event) is MessageEvent:
