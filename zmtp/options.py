@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["OPTIONS", "OptionSpec", "Options"]
+__all__ = ["OPTIONS", "OptionSpec", "OptionValues", "Options"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,10 +202,11 @@ _SPECS = [
 OPTIONS: dict[str, OptionSpec] = {spec.name: spec for spec in _SPECS}
 
 
-class Options:
-    """Current option values of one socket; unknown names fail with the list of known ones."""
+class OptionValues:
+    """Every option as a typed attribute: what ``Options`` stores and what a socket
+    exposes as properties (one list for the type checker, next to the table)."""
 
-    __slots__ = tuple(OPTIONS)
+    __slots__ = ()
 
     sndhwm: int
     rcvhwm: int
@@ -249,6 +250,12 @@ class Options:
     sndbuf: int
     rcvbuf: int
     backlog: int
+
+
+class Options(OptionValues):
+    """Current option values of one socket; unknown names fail with the list of known ones."""
+
+    __slots__ = tuple(OPTIONS)
 
     def __init__(self, **values: Any) -> None:
         for spec in _SPECS:

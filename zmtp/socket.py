@@ -22,7 +22,7 @@ import socket as stdlib_socket
 from collections import deque
 from collections.abc import Iterable, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
@@ -31,7 +31,7 @@ from .endpoint import Endpoint, parse_endpoint
 from .engine import Engine
 from .errors import Again, EndpointError, SocketClosed
 from .monitor import EventKind, EventSink, SocketEvent
-from .options import OPTIONS, Options
+from .options import OPTIONS, Options, OptionValues
 from .patterns import StateError, make_pattern
 from .pipe import Message, Pipe, Received, frame_list
 from .protocol import HandshakeComplete
@@ -103,56 +103,13 @@ class _Binding:
         self.inproc_pipes: list[Pipe] = []
 
 
-class Socket:
+class Socket(OptionValues):
     """A ZeroMQ socket.  Use as ``async with zmtp.Socket(zmtp.PUSH, sndhwm=100) as s:``.
 
     Options are libzmq's names in lower case, given as keyword arguments or set and read
-    as attributes; times are in seconds.  ``zmtp.options.OPTIONS`` documents them all.
+    as attributes (properties installed below the class; ``OptionValues`` types them);
+    times are in seconds.  ``zmtp.options.OPTIONS`` documents them all.
     """
-
-    if TYPE_CHECKING:  # the option properties installed below the class
-        sndhwm: int
-        rcvhwm: int
-        linger: float
-        routing_id: bytes
-        router_mandatory: bool
-        router_handover: bool
-        reconnect_ivl: float
-        reconnect_ivl_max: float
-        heartbeat_ivl: float
-        heartbeat_ttl: float
-        heartbeat_timeout: float
-        handshake_ivl: float
-        maxmsgsize: int
-        rcvtimeo: float
-        sndtimeo: float
-        immediate: bool
-        conflate: bool
-        xpub_verbose: bool
-        xpub_verboser: bool
-        xpub_welcome_msg: bytes
-        xpub_manual: bool
-        xpub_nodrop: bool
-        invert_matching: bool
-        probe_router: bool
-        connect_routing_id: bytes
-        connect_timeout: float
-        req_relaxed: bool
-        req_correlate: bool
-        plain_server: bool
-        plain_username: str | None
-        plain_password: str | None
-        plain_authenticator: Any
-        ipv6: bool
-        tcp_keepalive: int
-        tcp_keepalive_cnt: int
-        tcp_keepalive_idle: int
-        tcp_keepalive_intvl: int
-        tcp_maxrt: float
-        tos: int
-        sndbuf: int
-        rcvbuf: int
-        backlog: int
 
     def __init__(self, socket_type: SocketType | int | str, **options: Any) -> None:
         if isinstance(socket_type, str):
